@@ -1,0 +1,80 @@
+//! The Docker-compatible command line: parses arguments with clap, opens the engine and hands
+//! each verb to its module. Output mimics the Docker CLI (columns, sizes, times, messages).
+
+mod args;
+mod auth;
+mod format;
+mod images;
+mod output;
+mod pull;
+mod search;
+mod template;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use crate::engine::{Engine, EngineOptions};
+pub use args::{Cli, Command};
+pub use output::{Failure, Outcome};
+
+/// Entry point of the `gantry` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(command) = cli.command.clone() else {
+        eprintln!("gantry: the terminal UI is not implemented yet; see `gantry --help` for the commands");
+        return ExitCode::from(2);
+    };
+    let _log_guard = init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = runtime.block_on(run(&cli, command));
+    let code = output::finish(outcome);
+    // Do not wait for stray blocking tasks (e.g. a pull cancelled by an error).
+    runtime.shutdown_background();
+    code
+}
+
+fn engine_options(cli: &Cli) -> EngineOptions {
+    EngineOptions { root: cli.root.clone(), config_path: cli.config.clone(), credentials_path: None }
+}
+
+fn open_engine(cli: &Cli) -> Result<Arc<Engine>, Failure> {
+    Engine::open(engine_options(cli)).map_err(Failure::from)
+}
+
+async fn run(cli: &Cli, command: Command) -> Outcome {
+    let engine = open_engine(cli)?;
+    match command {
+        Command::Pull(a) => pull::pull(&engine, a).await,
+        Command::Images(a) => images::list(&engine, a),
+        Command::Image(sub) => images::image_command(&engine, sub).await,
+        Command::Inspect(a) => images::inspect(&engine, a),
+        Command::History(a) => images::history(&engine, a),
+        Command::Tag(a) => images::tag(&engine, a),
+        Command::Rmi(a) => images::rmi(&engine, a),
+        Command::Login(a) => auth::login(&engine, a).await,
+        Command::Logout(a) => auth::logout(&engine, a),
+        Command::Search(a) => search::search(&engine, a).await,
+        Command::Registry(sub) => search::registry(&engine, sub).await,
+    }
+}
+
+/// gantry's own log goes to `<root>/logs/gantry.log`, never to the terminal.
+fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let paths = crate::engine::paths::Paths::new(cli.root.as_deref());
+    let dir = paths.logs();
+    std::fs::create_dir_all(&dir).ok()?;
+    let file = tracing_appender::rolling::never(&dir, "gantry.log");
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GANTRY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).try_init().ok()?;
+    Some(guard)
+}

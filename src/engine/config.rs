@@ -1,0 +1,101 @@
+//! The engine's settings file (`/etc/gantry/config.toml`, or `$GANTRY_CONFIG`). Every key is
+//! optional; a missing file means the defaults.
+//!
+//! ```toml
+//! insecure_registries = ["registry.lan:5000"]   # plain HTTP allowed (besides loopback)
+//! max_concurrent_downloads = 3
+//! certs_dir = "/etc/docker/certs.d"             # <host:port>/ca.crt trusted per registry
+//! max_layer_bytes = 34359738368                  # extraction budget per layer
+//! max_image_bytes = 137438953472                 # extraction budget per image
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::error::{Error, Result};
+
+pub const DEFAULT_CONFIG: &str = "/etc/gantry/config.toml";
+pub const DEFAULT_CERTS_DIR: &str = "/etc/docker/certs.d";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Registries reached over plain HTTP (or HTTPS without verification), as Docker's
+    /// `insecure-registries`. Loopback registries are always allowed plain HTTP.
+    pub insecure_registries: Vec<String>,
+    /// How many layers one pull downloads at once.
+    pub max_concurrent_downloads: usize,
+    /// Per-registry CA certificates: `<certs_dir>/<host[:port]>/ca.crt`.
+    pub certs_dir: PathBuf,
+    /// Decompressed bytes one layer may expand to (decompression-bomb budget).
+    pub max_layer_bytes: u64,
+    /// Tar entries one layer may hold.
+    pub max_layer_entries: u64,
+    /// Decompressed bytes one whole image may expand to.
+    pub max_image_bytes: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            insecure_registries: Vec::new(),
+            max_concurrent_downloads: 3,
+            certs_dir: PathBuf::from(DEFAULT_CERTS_DIR),
+            max_layer_bytes: 32 << 30,
+            max_layer_entries: 2_000_000,
+            max_image_bytes: 128 << 30,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Loads the file at `path`; a file that does not exist yields the defaults.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        };
+        let cfg: Self = toml::from_str(&text)
+            .map_err(|e| Error::Config { path: path.to_path_buf(), message: e.to_string() })?;
+        if cfg.max_concurrent_downloads == 0 || cfg.max_concurrent_downloads > 32 {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                message: "max_concurrent_downloads must be between 1 and 32".into(),
+            });
+        }
+        Ok(cfg)
+    }
+
+    /// The config path in effect: `$GANTRY_CONFIG` or the default.
+    pub fn default_path() -> PathBuf {
+        std::env::var_os("GANTRY_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_defaults() {
+        let cfg = EngineConfig::load(Path::new("/nonexistent/gantry.toml")).unwrap();
+        assert_eq!(cfg.max_concurrent_downloads, 3);
+    }
+
+    #[test]
+    fn parses_and_validates() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "insecure_registries = [\"r.lan:5000\"]\nmax_concurrent_downloads = 5\n").unwrap();
+        let cfg = EngineConfig::load(&p).unwrap();
+        assert_eq!(cfg.insecure_registries, vec!["r.lan:5000"]);
+        assert_eq!(cfg.max_concurrent_downloads, 5);
+        std::fs::write(&p, "max_concurrent_downloads = 0\n").unwrap();
+        assert!(EngineConfig::load(&p).is_err());
+        std::fs::write(&p, "bogus = 1\n").unwrap();
+        let err = EngineConfig::load(&p).unwrap_err().to_string();
+        assert!(err.contains("bogus"), "{err}");
+    }
+}

@@ -1,0 +1,5 @@
+//! Layers: streaming a compressed layer blob through digest checks and decompression into the
+//! secure extractor.
+
+pub mod extract;
+pub mod unpack;

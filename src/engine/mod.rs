@@ -1,0 +1,167 @@
+//! The gantry engine: a library with a typed async API and an event stream. The CLI and the TUI
+//! are thin clients of it; nothing in here prints to a terminal.
+
+pub mod browse;
+pub mod config;
+pub mod digest;
+pub mod error;
+pub mod events;
+pub mod image;
+pub mod layer;
+pub mod paths;
+pub mod platform;
+pub mod pull;
+pub mod reference;
+pub mod registry;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+pub use config::EngineConfig;
+pub use error::{Error, Result};
+pub use events::{Event, EventBus, LifecycleEvent};
+
+use error::IoContext;
+use paths::Paths;
+use registry::{ClientSettings, CredentialStore, RegistryClient};
+use store::blobs::BlobStore;
+use store::db::Db;
+use store::layers::LayerStore;
+
+/// Where the engine's state and settings come from.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// State root (`/var/lib/gantry` when `None`); the run dir moves under it too.
+    pub root: Option<PathBuf>,
+    /// Settings file (`$GANTRY_CONFIG` or `/etc/gantry/config.toml` when `None`).
+    pub config_path: Option<PathBuf>,
+    /// Docker client config with registry credentials (`$DOCKER_CONFIG` or `~/.docker`).
+    pub credentials_path: Option<PathBuf>,
+}
+
+/// One engine per process; cheap to share behind an `Arc`.
+pub struct Engine {
+    paths: Paths,
+    config: EngineConfig,
+    db: Db,
+    blobs: BlobStore,
+    layers: LayerStore,
+    registry: RegistryClient,
+    events: EventBus,
+}
+
+impl Engine {
+    /// Opens the state under the configured root, creating and migrating it as needed, and
+    /// clears scratch data left by processes that were killed.
+    pub fn open(opts: EngineOptions) -> Result<Arc<Self>> {
+        if !rustix::process::geteuid().is_root() {
+            return Err(Error::NotRoot);
+        }
+        let config_path = opts.config_path.unwrap_or_else(EngineConfig::default_path);
+        let config = EngineConfig::load(&config_path)?;
+        let paths = Paths::new(opts.root.as_deref());
+        for dir in [paths.root().to_path_buf(), paths.run().to_path_buf(), paths.tmp()] {
+            create_private_dir(&dir)?;
+        }
+        let db = Db::open(&paths.database())?;
+        store::tmp::sweep_stale(&paths.tmp());
+        let creds = CredentialStore::new(opts.credentials_path.unwrap_or_else(CredentialStore::default_path));
+        let registry = RegistryClient::new(
+            ClientSettings {
+                insecure_registries: config.insecure_registries.clone(),
+                certs_dir: config.certs_dir.clone(),
+                config_path,
+            },
+            creds,
+        );
+        Ok(Arc::new(Self {
+            blobs: BlobStore::new(paths.clone()),
+            layers: LayerStore::new(paths.clone()),
+            paths,
+            config,
+            db,
+            registry,
+            events: EventBus::new(),
+        }))
+    }
+
+    /// Subscribes to the engine's events (pull progress, lifecycle changes).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn registry(&self) -> &RegistryClient {
+        &self.registry
+    }
+
+    /// Records a lifecycle event in the database (for other processes) and publishes it.
+    fn record(&self, kind: &str, action: &str, id: &str, attributes: Vec<(String, String)>) {
+        let event = LifecycleEvent {
+            time_nanos: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+            kind: kind.into(),
+            action: action.into(),
+            id: id.into(),
+            attributes,
+        };
+        let attrs = serde_json::to_string(&event.attributes).unwrap_or_else(|_| "[]".into());
+        let stored = self.db.write(|tx| {
+            tx.execute(
+                "INSERT INTO events (time_nanos, kind, action, actor, attributes) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![event.time_nanos, event.kind, event.action, event.id, attrs],
+            )
+            .map_err(|e| self.db.err(e))?;
+            Ok(())
+        });
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "could not record event");
+        }
+        self.events.publish(Event::Lifecycle(event));
+    }
+
+    /// Recorded lifecycle events with `time_nanos` in `[since, until)`.
+    pub fn recorded_events(&self, since: i64, until: i64) -> Result<Vec<LifecycleEvent>> {
+        self.db.read(|c| {
+            let mut st = c.prepare(
+                "SELECT time_nanos, kind, action, actor, attributes FROM events
+                 WHERE time_nanos >= ?1 AND time_nanos < ?2 ORDER BY seq",
+            )?;
+            let rows = st.query_map([since, until], |r| {
+                let attrs: String = r.get(4)?;
+                Ok(LifecycleEvent {
+                    time_nanos: r.get(0)?,
+                    kind: r.get(1)?,
+                    action: r.get(2)?,
+                    id: r.get(3)?,
+                    attributes: serde_json::from_str(&attrs).unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+}
+
+/// Creates a root-only directory (state may hold credentials and image content).
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .ctx(|| format!("creating {}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .ctx(|| format!("setting mode of {}", dir.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Where the engine keeps its state. Everything lives under one root (`/var/lib/gantry` by default)
+//! plus a run directory for sockets and pid files (`/run/gantry`); `--root`/`GANTRY_ROOT` moves
+//! both, so tests can run side by side in temp dirs.
+
+use std::path::{Path, PathBuf};
+
+use super::digest::Digest;
+
+pub const DEFAULT_ROOT: &str = "/var/lib/gantry";
+pub const DEFAULT_RUN: &str = "/run/gantry";
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    root: PathBuf,
+    run: PathBuf,
+}
+
+impl Paths {
+    /// The default locations, or both under `root` when one is given.
+    pub fn new(root: Option<&Path>) -> Self {
+        match root {
+            Some(r) => Self { root: r.to_path_buf(), run: r.join("run") },
+            None => Self { root: PathBuf::from(DEFAULT_ROOT), run: PathBuf::from(DEFAULT_RUN) },
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn run(&self) -> &Path {
+        &self.run
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.root.join("gantry.db")
+    }
+
+    pub fn blobs(&self) -> PathBuf {
+        self.root.join("blobs").join("sha256")
+    }
+
+    /// A blob's file; the digest type guarantees the name is 64 hex characters.
+    pub fn blob(&self, digest: &Digest) -> PathBuf {
+        self.blobs().join(digest.hex())
+    }
+
+    pub fn layers(&self) -> PathBuf {
+        self.root.join("layers")
+    }
+
+    /// The directory of one extracted layer, keyed by its chain ID; `diff/` inside is the
+    /// overlayfs lowerdir.
+    pub fn layer(&self, chain_id: &Digest) -> PathBuf {
+        self.layers().join(chain_id.hex())
+    }
+
+    pub fn layer_locks(&self) -> PathBuf {
+        self.root.join("locks").join("layers")
+    }
+
+    /// Scratch space on the same filesystem as the stores, so commits are atomic renames.
+    pub fn tmp(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+}

@@ -1,0 +1,382 @@
+//! Pulling an image: resolve the manifest (choosing a platform from an index), fetch and verify
+//! the config, then fetch the missing layers concurrently, each streamed through the verifying
+//! unpacker into scratch space and committed only when both of its digests matched. The image
+//! record and its names are written last, in one transaction.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use futures_util::future::try_join_all;
+use oci_spec::image::{ImageConfiguration, ImageManifest};
+use tokio::sync::{Semaphore, mpsc};
+
+use super::Engine;
+use super::digest::Digest;
+use super::error::{Error, Result};
+use super::events::{LayerPlan, LayerStatus, PullProgress};
+use super::layer::extract::Limits;
+use super::layer::unpack::{self, Expected, UnpackError};
+use super::platform::Platform;
+use super::reference::Reference;
+use super::registry::RegistryError;
+use super::registry::body::MAX_CONFIG;
+use super::registry::manifest::{self, Compression, Document};
+use super::store::images::{self, NewImage};
+use super::store::layers::{LayerRecord, chain_ids};
+
+/// How often a layer download is retried from scratch after a transport failure.
+const LAYER_ATTEMPTS: u32 = 3;
+/// Chunks buffered between the downloader and the extraction thread.
+const CHANNEL_DEPTH: usize = 32;
+
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    /// The platform to pick from a multi-platform index (the host's when `None`).
+    pub platform: Option<Platform>,
+}
+
+/// The result of a successful pull.
+#[derive(Debug, Clone)]
+pub struct PullOutcome {
+    pub reference: Reference,
+    pub image_id: Digest,
+    /// The digest of what the reference resolved to (an index or a manifest).
+    pub digest: Digest,
+    /// False when the reference already pointed at this image.
+    pub new: bool,
+}
+
+/// One layer of the image being pulled.
+struct LayerJob {
+    descriptor_digest: Digest,
+    size: u64,
+    compression: Compression,
+    diff_id: Digest,
+    chain_id: Digest,
+}
+
+impl Engine {
+    /// Pulls `reference` into the store, publishing progress on the event stream.
+    pub async fn pull(self: &Arc<Self>, reference: &Reference, opts: &PullOptions) -> Result<PullOutcome> {
+        let key = reference.to_string();
+        let result = self.pull_inner(reference, opts).await;
+        match &result {
+            Ok(o) => self.events.pull(
+                &key,
+                PullProgress::Done { image_id: o.image_id.clone(), digest: o.digest.clone(), new: o.new },
+            ),
+            Err(e) => self.events.pull(&key, PullProgress::Failed { message: e.to_string() }),
+        }
+        result
+    }
+
+    async fn pull_inner(self: &Arc<Self>, reference: &Reference, opts: &PullOptions) -> Result<PullOutcome> {
+        let key = reference.to_string();
+        let registry = reference.registry().to_string();
+        let repo = reference.repository().to_string();
+        let requested = match (reference.digest(), reference.tag()) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.to_string(),
+            (None, None) => "latest".to_string(),
+        };
+        let top = self.registry.manifest(&registry, &repo, &requested, &key).await?;
+        let platform = opts.platform.clone().unwrap_or_else(Platform::host);
+        let image_manifest = match top.parse()? {
+            Document::Image(m) => (top.digest.clone(), *m),
+            Document::Index(index) => {
+                let desc = manifest::select_platform(&index, &platform)?;
+                let digest = manifest::digest_of(&desc)?;
+                let fetched = self.registry.manifest(&registry, &repo, &digest.to_string(), &key).await?;
+                match fetched.parse()? {
+                    Document::Image(m) => (fetched.digest.clone(), *m),
+                    Document::Index(_) => {
+                        return Err(RegistryError::Manifest(
+                            "nested index for a platform is not supported".into(),
+                        )
+                        .into());
+                    }
+                }
+            }
+        };
+        let (manifest_digest, manifest) = image_manifest;
+        let config_digest = manifest::digest_of(manifest.config())?;
+        check_config_type(&manifest)?;
+        let config_bytes =
+            self.registry.blob_bytes(&registry, &repo, &config_digest, MAX_CONFIG, "image config").await?;
+        let config = ImageConfiguration::from_reader(&config_bytes[..])
+            .map_err(|e| Error::Verification(format!("invalid image config {config_digest}: {e}")))?;
+        let jobs = plan_layers(&manifest, &config)?;
+
+        self.events.pull(
+            &key,
+            PullProgress::Resolved {
+                digest: top.digest.clone(),
+                layers: jobs
+                    .iter()
+                    .map(|j| LayerPlan { digest: j.descriptor_digest.clone(), size: j.size })
+                    .collect(),
+            },
+        );
+
+        let semaphore = Arc::new(Semaphore::new(self.config.max_concurrent_downloads));
+        let budget = Arc::new(AtomicU64::new(self.config.max_image_bytes));
+        let layer_sizes = try_join_all(jobs.iter().map(|job| {
+            let sem = semaphore.clone();
+            let budget = budget.clone();
+            let (registry, repo, key) = (&registry, &repo, &key);
+            async move { self.fetch_layer(registry, repo, key, job, sem, budget).await }
+        }))
+        .await?;
+
+        let chains: Vec<Digest> = jobs.iter().map(|j| j.chain_id.clone()).collect();
+        self.blobs.put(&config_digest, &config_bytes)?;
+        self.blobs.put(
+            &manifest_digest,
+            &manifest_bytes_for(&top, &manifest_digest, &self.registry, &registry, &repo, &key).await?,
+        )?;
+        let name_for_tag = reference.tag().map(|_| reference.to_string());
+        let repo_digest = format!("{}@{}", reference.name(), top.digest);
+        let created = config.created().clone();
+        let size: u64 = layer_sizes.iter().sum();
+        let new = self.db.write(|tx| {
+            let e = |err| self.db.err(err);
+            images::insert(
+                tx,
+                &NewImage {
+                    id: &config_digest,
+                    config: &config_bytes,
+                    manifest: &manifest_digest,
+                    size,
+                    created: created.as_deref(),
+                    layers: &chains,
+                },
+            )
+            .map_err(e)?;
+            let was_tagged_here = match &name_for_tag {
+                Some(name) => images::tag_target(tx, name).map_err(e)?.as_ref() == Some(&config_digest),
+                None => images::digest_target(tx, &repo_digest).map_err(e)?.as_ref() == Some(&config_digest),
+            };
+            if let Some(name) = &name_for_tag {
+                images::set_tag(tx, name, &config_digest).map_err(e)?;
+            }
+            images::set_repo_digest(tx, &repo_digest, &config_digest).map_err(e)?;
+            images::touch_registry(tx, &registry).map_err(e)?;
+            Ok(!was_tagged_here)
+        })?;
+        self.record("image", "pull", &reference.familiar(), vec![("name".into(), reference.familiar())]);
+        Ok(PullOutcome { reference: reference.clone(), image_id: config_digest, digest: top.digest, new })
+    }
+
+    /// Makes one layer present: skips it if stored, else downloads, verifies and commits it.
+    /// Returns the layer's extracted size.
+    async fn fetch_layer(
+        self: &Arc<Self>,
+        registry: &str,
+        repo: &str,
+        key: &str,
+        job: &LayerJob,
+        sem: Arc<Semaphore>,
+        budget: Arc<AtomicU64>,
+    ) -> Result<u64> {
+        let status = |s: LayerStatus| {
+            self.events.pull(key, PullProgress::Layer { layer: job.descriptor_digest.clone(), status: s })
+        };
+        if let Some(rec) = self.present_layer(&job.chain_id)? {
+            status(LayerStatus::AlreadyExists);
+            return Ok(rec.size);
+        }
+        status(LayerStatus::Waiting);
+        let _permit =
+            sem.acquire_owned().await.map_err(|_| Error::InvalidArgument("pull cancelled".into()))?;
+        let this = self.clone();
+        let chain = job.chain_id.clone();
+        let lock =
+            tokio::task::spawn_blocking(move || this.layers.lock(&chain)).await.map_err(join_err)??;
+        // Another process may have committed it while we waited for the lock.
+        if let Some(rec) = self.present_layer(&job.chain_id)? {
+            status(LayerStatus::AlreadyExists);
+            return Ok(rec.size);
+        }
+        let mut attempt = 1;
+        let result = loop {
+            match self.download_and_unpack(registry, repo, job, &budget, &status).await {
+                Err(Error::Extract { source, layer }) => break Err(Error::Extract { source, layer }),
+                Err(Error::Io { context, source }) if context == "transport" && attempt < LAYER_ATTEMPTS => {
+                    tracing::warn!(layer = %job.descriptor_digest, attempt, error = %source, "layer download interrupted; retrying");
+                    attempt += 1;
+                }
+                Err(Error::Io { context, source }) if context == "transport" => {
+                    break Err(Error::Verification(format!(
+                        "downloading layer {}: connection failed: {source}",
+                        job.descriptor_digest.short()
+                    )));
+                }
+                other => break other,
+            }
+        };
+        let (scratch, record) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                status(LayerStatus::Error { message: e.to_string() });
+                return Err(e);
+            }
+        };
+        let this = self.clone();
+        let size = record.size;
+        tokio::task::spawn_blocking(move || this.layers.commit(&this.db, &lock, scratch, &record))
+            .await
+            .map_err(join_err)??;
+        status(LayerStatus::Done);
+        Ok(size)
+    }
+
+    fn present_layer(&self, chain: &Digest) -> Result<Option<LayerRecord>> {
+        if self.layers.contains(&self.db, chain)? { self.layers.get(&self.db, chain) } else { Ok(None) }
+    }
+
+    /// One attempt at streaming a layer into a fresh scratch directory.
+    async fn download_and_unpack(
+        &self,
+        registry: &str,
+        repo: &str,
+        job: &LayerJob,
+        budget: &Arc<AtomicU64>,
+        status: &impl Fn(LayerStatus),
+    ) -> Result<(super::store::tmp::TempDir, LayerRecord)> {
+        let scratch = self.layers.scratch()?;
+        let mut resp = match self.registry.blob(registry, repo, &job.descriptor_digest, None).await {
+            Ok(r) => r,
+            Err(RegistryError::Http { source, .. })
+                if source.is_connect() || source.is_timeout() || source.is_body() =>
+            {
+                return Err(Error::io("transport", std::io::Error::other(source)));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+        let root = scratch.path().join("diff");
+        let limits =
+            Limits { max_bytes: self.config.max_layer_bytes, max_entries: self.config.max_layer_entries };
+        let (compressed, diff_id, size, compression) =
+            (job.descriptor_digest.clone(), job.diff_id.clone(), job.size, job.compression);
+        let budget = budget.clone();
+        let worker = tokio::task::spawn_blocking(move || {
+            let expected = Expected { compressed: &compressed, size, diff_id: &diff_id, compression };
+            unpack::unpack(rx, &expected, &root, &limits, budget)
+        });
+        let total = job.size;
+        let mut received = 0u64;
+        let mut last_report = 0u64;
+        status(LayerStatus::Downloading { current: 0, total });
+        let mut transport_error = None;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    received += chunk.len() as u64;
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        break; // the unpacker stopped early; its error says why
+                    }
+                    // About 100 updates per layer at most.
+                    if received - last_report >= (total / 100).max(256 * 1024) {
+                        last_report = received;
+                        status(LayerStatus::Downloading { current: received, total });
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    transport_error = Some(e.to_string());
+                    let _ = tx.send(Err(std::io::Error::other(e))).await;
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        if transport_error.is_none() {
+            status(LayerStatus::Downloading { current: received, total });
+            status(LayerStatus::Verifying);
+        }
+        let unpacked = worker.await.map_err(join_err)?;
+        let layer = job.descriptor_digest.short().to_string();
+        let unpacked = match unpacked {
+            Ok(u) => u,
+            Err(UnpackError::Transport(e)) => return Err(Error::io("transport", e)),
+            Err(UnpackError::Extract(source)) => return Err(Error::Extract { layer, source }),
+            Err(e) => return Err(Error::Verification(format!("layer {}: {e}", job.descriptor_digest))),
+        };
+        status(LayerStatus::Extracting { entries: unpacked.stats.entries });
+        let record = LayerRecord {
+            chain_id: job.chain_id.clone(),
+            diff_id: job.diff_id.clone(),
+            size: unpacked.stats.bytes,
+            entries: unpacked.stats.entries,
+        };
+        Ok((scratch, record))
+    }
+}
+
+/// The bytes of the platform manifest (already fetched when the reference named a manifest).
+async fn manifest_bytes_for(
+    top: &manifest::Fetched,
+    digest: &Digest,
+    client: &super::registry::RegistryClient,
+    registry: &str,
+    repo: &str,
+    key: &str,
+) -> Result<Vec<u8>> {
+    if &top.digest == digest {
+        return Ok(top.bytes.clone());
+    }
+    Ok(client.manifest(registry, repo, &digest.to_string(), key).await?.bytes)
+}
+
+/// Refuses artifacts that are not container images (Helm charts, signatures, ...).
+fn check_config_type(m: &ImageManifest) -> Result<()> {
+    let t = m.config().media_type().to_string();
+    match t.as_str() {
+        "application/vnd.oci.image.config.v1+json" | "application/vnd.docker.container.image.v1+json" => {
+            Ok(())
+        }
+        other => Err(RegistryError::Manifest(format!(
+            "unsupported config media type {other:?}: not a container image"
+        ))
+        .into()),
+    }
+}
+
+/// Pairs each manifest layer with its diffID and chain ID, validating the image's structure.
+fn plan_layers(m: &ImageManifest, config: &ImageConfiguration) -> Result<Vec<LayerJob>> {
+    let diff_ids = config
+        .rootfs()
+        .diff_ids()
+        .iter()
+        .map(|d| Digest::parse(d))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    if diff_ids.len() != m.layers().len() {
+        return Err(Error::Verification(format!(
+            "image has {} layers but its config lists {} diffIDs",
+            m.layers().len(),
+            diff_ids.len()
+        )));
+    }
+    if m.layers().is_empty() {
+        return Err(Error::Verification("image has no layers".into()));
+    }
+    let chains = chain_ids(&diff_ids);
+    m.layers()
+        .iter()
+        .zip(diff_ids.into_iter().zip(chains))
+        .map(|(desc, (diff_id, chain_id))| {
+            Ok(LayerJob {
+                descriptor_digest: manifest::digest_of(desc)?,
+                size: desc.size(),
+                compression: manifest::layer_compression(&desc.media_type().to_string())?,
+                diff_id,
+                chain_id,
+            })
+        })
+        .collect()
+}
+
+fn join_err(e: tokio::task::JoinError) -> Error {
+    Error::io("background task failed", std::io::Error::other(e))
+}

@@ -1,0 +1,166 @@
+//! The state database: one SQLite file in WAL mode, shared by every gantry process on the host.
+//! Writers take `BEGIN IMMEDIATE` transactions and readers never block them, so concurrent
+//! commands cannot corrupt or race each other; a busy timeout absorbs short contention.
+//! The schema is versioned through `PRAGMA user_version` and migrated forward on open.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::engine::error::{Error, Result};
+
+/// Forward migrations, applied in order; index + 1 is the schema version they produce.
+const MIGRATIONS: &[&str] = &[
+    // 1: images, tags, layers and the recorded event log.
+    r#"
+    CREATE TABLE images (
+        id            TEXT PRIMARY KEY,   -- config digest
+        config        BLOB NOT NULL,      -- raw config JSON as pulled
+        manifest      TEXT NOT NULL,      -- digest of the platform manifest
+        size          INTEGER NOT NULL,   -- bytes of the extracted layers
+        created       TEXT,               -- the config's created time (RFC 3339)
+        stored_at     INTEGER NOT NULL    -- unix seconds when first stored
+    );
+    CREATE TABLE tags (
+        name      TEXT PRIMARY KEY,       -- docker.io/library/busybox:latest
+        image_id  TEXT NOT NULL REFERENCES images(id),
+        tagged_at INTEGER NOT NULL
+    );
+    CREATE INDEX tags_by_image ON tags(image_id);
+    CREATE TABLE repo_digests (
+        name      TEXT PRIMARY KEY,       -- docker.io/library/busybox@sha256:...
+        image_id  TEXT NOT NULL REFERENCES images(id)
+    );
+    CREATE INDEX repo_digests_by_image ON repo_digests(image_id);
+    CREATE TABLE layers (
+        chain_id   TEXT PRIMARY KEY,
+        diff_id    TEXT NOT NULL,
+        size       INTEGER NOT NULL,      -- bytes of regular file content
+        entries    INTEGER NOT NULL,
+        stored_at  INTEGER NOT NULL
+    );
+    CREATE TABLE image_layers (
+        image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        position  INTEGER NOT NULL,
+        chain_id  TEXT NOT NULL REFERENCES layers(chain_id),
+        PRIMARY KEY (image_id, position)
+    );
+    CREATE INDEX image_layers_by_layer ON image_layers(chain_id);
+    CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        time_nanos INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        attributes TEXT NOT NULL          -- JSON array of [key, value]
+    );
+    CREATE TABLE registries (
+        host       TEXT PRIMARY KEY,      -- registries pulled from, for the TUI's picker
+        last_used  INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// A handle on the state database. Cheap to share; calls are short and serialized per process.
+pub struct Db {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl Db {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let err = |source| Error::Database { path: path.to_path_buf(), source };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(err)?;
+        migrate(&mut conn).map_err(err)?;
+        Ok(Self { path: path.to_path_buf(), conn: Mutex::new(conn) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
+        // back on drop), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the connection for reads.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.lock();
+        f(&conn).map_err(|source| Error::Database { path: self.path.clone(), source })
+    }
+
+    /// Runs `f` in an immediate (write-locking) transaction, committed when `f` returns Ok.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|source| Error::Database { path: self.path.clone(), source })?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|source| Error::Database { path: self.path.clone(), source })?;
+        Ok(out)
+    }
+
+    /// Maps a rusqlite error from inside a `write` closure.
+    pub fn err(&self, source: rusqlite::Error) -> Error {
+        Error::Database { path: self.path.clone(), source }
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+    }
+    tx.commit()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.db");
+        let db = Db::open(&p).unwrap();
+        let v: usize = db.read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0))).unwrap();
+        assert_eq!(v, MIGRATIONS.len());
+        drop(db);
+        let db = Db::open(&p).unwrap();
+        let mode: String = db.read(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0))).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn failed_write_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("g.db")).unwrap();
+        let r: Result<()> = db.write(|tx| {
+            tx.execute("INSERT INTO registries VALUES ('a', 1)", []).map_err(|e| db.err(e))?;
+            Err(Error::InvalidArgument("boom".into()))
+        });
+        assert!(r.is_err());
+        let n: i64 = db.read(|c| c.query_row("SELECT count(*) FROM registries", [], |r| r.get(0))).unwrap();
+        assert_eq!(n, 0);
+    }
+}

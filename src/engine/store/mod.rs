@@ -1,0 +1,8 @@
+//! Persistent state: the SQLite metadata database, content-addressed blobs, extracted layers
+//! and scratch space.
+
+pub mod blobs;
+pub mod db;
+pub mod images;
+pub mod layers;
+pub mod tmp;

@@ -1,0 +1,100 @@
+//! Scratch directories for work in progress (downloads, extractions). Each is named after the
+//! process that owns it, so a later gantry can tell the leftovers of a killed process (owner
+//! gone) from the work of one still running, and remove only the former.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::engine::error::{IoContext, Result};
+
+/// A scratch directory removed on drop unless [`TempDir::keep`] was called.
+pub struct TempDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl TempDir {
+    /// Makes a new directory under `tmp_root` owned by this process.
+    pub fn new(tmp_root: &Path, purpose: &str) -> Result<Self> {
+        fs::create_dir_all(tmp_root).ctx(|| format!("creating {}", tmp_root.display()))?;
+        let name = format!("{}-{}-{:016x}", std::process::id(), purpose, rand::random::<u64>());
+        let path = tmp_root.join(name);
+        fs::create_dir(&path).ctx(|| format!("creating {}", path.display()))?;
+        Ok(Self { path, keep: false })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops the directory from being removed on drop (its content was moved away).
+    pub fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            remove_tree(&self.path);
+        }
+    }
+}
+
+/// Removes a tree, best effort, logging failures: used on cleanup paths only.
+pub fn remove_tree(path: &Path) {
+    match fs::remove_dir_all(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(path = %path.display(), error = %e, "could not remove"),
+    }
+}
+
+/// Removes scratch entries whose owning process no longer exists.
+pub fn sweep_stale(tmp_root: &Path) {
+    let Ok(entries) = fs::read_dir(tmp_root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let owner = name.to_str().and_then(|n| n.split('-').next()).and_then(|p| p.parse().ok());
+        let alive = owner.is_some_and(process_alive);
+        if !alive {
+            tracing::info!(path = %entry.path().display(), "removing leftover scratch data");
+            remove_tree(&entry.path());
+        }
+    }
+}
+
+/// Whether a process with this PID exists.
+pub fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // Signal 0 checks for existence without sending anything; EPERM still means it exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_dir_is_removed_and_stale_swept() {
+        let root = tempfile::tempdir().unwrap();
+        let t = TempDir::new(root.path(), "x").unwrap();
+        let p = t.path().to_path_buf();
+        fs::write(p.join("f"), b"1").unwrap();
+        drop(t);
+        assert!(!p.exists());
+
+        let live = TempDir::new(root.path(), "live").unwrap();
+        let dead = root.path().join("999999999-pull-1");
+        fs::create_dir(&dead).unwrap();
+        let junk = root.path().join("not-a-pid");
+        fs::create_dir(&junk).unwrap();
+        sweep_stale(root.path());
+        assert!(live.path().exists());
+        assert!(!dead.exists());
+        assert!(!junk.exists());
+    }
+}
