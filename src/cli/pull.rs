@@ -175,7 +175,7 @@ impl Progress {
 /// Docker's 50-column progress bar.
 fn bar(current: u64, total: u64) -> String {
     const WIDTH: u64 = 50;
-    let filled = if total == 0 { 0 } else { (current.min(total) * WIDTH / total) as usize };
+    let filled = current.min(total).saturating_mul(WIDTH).checked_div(total).unwrap_or(0) as usize;
     let mut s = String::from("[");
     s.push_str(&"=".repeat(filled));
     if filled < WIDTH as usize {

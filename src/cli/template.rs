@@ -84,7 +84,10 @@ fn lookup(v: &Value, path: &[String]) -> Result<Value, String> {
             Value::Object(m) => match m.get(field) {
                 Some(next) => cur = next,
                 None => {
-                    return Err(format!("template: can't evaluate field {field} in .{}", path[..i].join(".")));
+                    return Err(format!(
+                        "template: can't evaluate field {field} in .{}",
+                        path[..i].join(".")
+                    ));
                 }
             },
             Value::Null => return Ok(Value::Null),

@@ -57,6 +57,7 @@ impl Engine {
             last = page.next;
         }
         out.truncate(limit);
+        out.sort();
         Ok(out)
     }
 

@@ -369,7 +369,7 @@ fn plan_layers(m: &ImageManifest, config: &ImageConfiguration) -> Result<Vec<Lay
             Ok(LayerJob {
                 descriptor_digest: manifest::digest_of(desc)?,
                 size: desc.size(),
-                compression: manifest::layer_compression(&desc.media_type().to_string())?,
+                compression: manifest::layer_compression(desc.media_type().as_ref())?,
                 diff_id,
                 chain_id,
             })

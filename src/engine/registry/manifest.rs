@@ -46,7 +46,7 @@ pub struct Fetched {
 #[derive(Debug)]
 pub enum Document {
     Image(Box<ImageManifest>),
-    Index(ImageIndex),
+    Index(Box<ImageIndex>),
 }
 
 impl Fetched {
@@ -101,7 +101,7 @@ impl Fetched {
                 }
                 Ok(Document::Image(Box::new(m)))
             }
-            OCI_INDEX | DOCKER_LIST => Ok(Document::Index(ImageIndex::from_reader(&self.bytes[..]).map_err(|e| bad(&e))?)),
+            OCI_INDEX | DOCKER_LIST => Ok(Document::Index(Box::new(ImageIndex::from_reader(&self.bytes[..]).map_err(|e| bad(&e))?))),
             DOCKER_SCHEMA1 | DOCKER_SCHEMA1_SIGNED => Err(RegistryError::Manifest(
                 "image manifest schema 1 is not supported (Docker deprecated it); push the image again with a current tool".into(),
             )),
@@ -167,7 +167,7 @@ pub fn layer_compression(media_type: &str) -> Result<Compression, RegistryError>
 
 /// Converts an oci-spec digest into gantry's validated digest.
 pub fn digest_of(d: &Descriptor) -> Result<Digest, RegistryError> {
-    Digest::from_str(&d.digest().to_string()).map_err(|e| RegistryError::Manifest(e.to_string()))
+    Digest::from_str(d.digest().as_ref()).map_err(|e| RegistryError::Manifest(e.to_string()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,161 @@
+//! Shared helpers for integration tests: the real `gantry` binary run as root in a private state
+//! root, and the test rig's registries (started by `scripts/test`).
+
+#![allow(dead_code)]
+
+pub mod http;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The rig's settings, from the environment `scripts/test` exports. A test that needs the rig
+/// fails (it is never skipped) when it is missing.
+pub struct Rig {
+    pub registry: String,
+    pub auth_registry: String,
+    pub user: String,
+    pub pass: String,
+    pub certs_dir: PathBuf,
+}
+
+pub fn rig() -> Rig {
+    let var = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| {
+            panic!("{k} is not set: run the suite with scripts/test, which starts the test registries")
+        })
+    };
+    Rig {
+        registry: var("GANTRY_TEST_REGISTRY"),
+        auth_registry: var("GANTRY_TEST_AUTH_REGISTRY"),
+        user: var("GANTRY_TEST_AUTH_USER"),
+        pass: var("GANTRY_TEST_AUTH_PASS"),
+        certs_dir: PathBuf::from(var("GANTRY_TEST_CERTS_DIR")),
+    }
+}
+
+/// A gantry with its own state root, settings file and Docker client config.
+pub struct Gantry {
+    pub dir: tempfile::TempDir,
+}
+
+/// The captured result of one command.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "command failed\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        &self.stdout
+    }
+
+    /// Asserts failure and returns stderr.
+    #[track_caller]
+    pub fn fails(&self) -> &str {
+        assert_ne!(self.code, 0, "command unexpectedly succeeded\nstdout:\n{}", self.stdout);
+        &self.stderr
+    }
+}
+
+impl Gantry {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new().prefix("gantry-it-").tempdir().expect("temp dir");
+        let g = Self { dir };
+        std::fs::create_dir_all(g.docker_config_dir()).expect("docker config dir");
+        g.set_config("");
+        g
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    pub fn docker_config_dir(&self) -> PathBuf {
+        self.dir.path().join("docker")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("gantry.toml")
+    }
+
+    /// Writes the engine settings file; `certs_dir` defaults to an empty dir of the test.
+    pub fn set_config(&self, extra: &str) {
+        let certs = self.dir.path().join("certs.d");
+        std::fs::create_dir_all(&certs).expect("certs dir");
+        let text = if extra.contains("certs_dir") {
+            extra.to_string()
+        } else {
+            format!("certs_dir = {:?}\n{extra}", certs)
+        };
+        std::fs::write(self.config_path(), text).expect("write config");
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gantry"));
+        c.args(args)
+            .env("GANTRY_ROOT", self.root())
+            .env("GANTRY_CONFIG", self.config_path())
+            .env("DOCKER_CONFIG", self.docker_config_dir())
+            .env_remove("GANTRY_LOG")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("run gantry"))
+    }
+
+    /// Runs with `input` on stdin.
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        Run::from(child.wait_with_output().expect("wait"))
+    }
+
+    /// Names of entries directly under a directory of the state root (empty if missing).
+    pub fn entries(&self, sub: &str) -> Vec<String> {
+        list_dir(&self.root().join(sub))
+    }
+
+    /// Asserts the store holds no scratch data and nothing unrecorded.
+    #[track_caller]
+    pub fn assert_clean_scratch(&self) {
+        assert!(self.entries("tmp").is_empty(), "scratch data left: {:?}", self.entries("tmp"));
+    }
+}
+
+pub fn list_dir(p: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(p)
+        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Unmounts a path when dropped (for tests that mount overlayfs).
+pub struct MountGuard(pub PathBuf);
+
+impl Drop for MountGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
