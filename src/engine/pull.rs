@@ -23,6 +23,7 @@ use super::registry::body::MAX_CONFIG;
 use super::registry::manifest::{self, Compression, Document};
 use super::store::images::{self, NewImage};
 use super::store::layers::{LayerRecord, chain_ids};
+use super::store::tmp::TempDir;
 
 /// How often a layer download is retried from scratch after a transport failure.
 const LAYER_ATTEMPTS: u32 = 3;
@@ -200,18 +201,18 @@ impl Engine {
         let mut attempt = 1;
         let result = loop {
             match self.download_and_unpack(registry, repo, job, &budget, &status).await {
-                Err(Error::Extract { source, layer }) => break Err(Error::Extract { source, layer }),
-                Err(Error::Io { context, source }) if context == "transport" && attempt < LAYER_ATTEMPTS => {
-                    tracing::warn!(layer = %job.descriptor_digest, attempt, error = %source, "layer download interrupted; retrying");
+                Ok(v) => break Ok(v),
+                Err(Attempt::Fatal(e)) => break Err(e),
+                Err(Attempt::Transport(e)) if attempt < LAYER_ATTEMPTS => {
+                    tracing::warn!(layer = %job.descriptor_digest, attempt, error = %e, "layer download interrupted; retrying");
                     attempt += 1;
                 }
-                Err(Error::Io { context, source }) if context == "transport" => {
+                Err(Attempt::Transport(e)) => {
                     break Err(Error::Verification(format!(
-                        "downloading layer {}: connection failed: {source}",
+                        "downloading layer {}: connection failed {LAYER_ATTEMPTS} times: {e}",
                         job.descriptor_digest.short()
                     )));
                 }
-                other => break other,
             }
         };
         let (scratch, record) = match result {
@@ -234,7 +235,9 @@ impl Engine {
         if self.layers.contains(&self.db, chain)? { self.layers.get(&self.db, chain) } else { Ok(None) }
     }
 
-    /// One attempt at streaming a layer into a fresh scratch directory.
+    /// One attempt at streaming a layer into a fresh scratch directory. The scratch directory
+    /// belongs to the extraction thread until it finishes, so a cancelled pull can never delete
+    /// it under the extractor's feet.
     async fn download_and_unpack(
         &self,
         registry: &str,
@@ -242,19 +245,18 @@ impl Engine {
         job: &LayerJob,
         budget: &Arc<AtomicU64>,
         status: &impl Fn(LayerStatus),
-    ) -> Result<(super::store::tmp::TempDir, LayerRecord)> {
-        let scratch = self.layers.scratch()?;
+    ) -> std::result::Result<(TempDir, LayerRecord), Attempt> {
+        let scratch = self.layers.scratch().map_err(Attempt::Fatal)?;
         let mut resp = match self.registry.blob(registry, repo, &job.descriptor_digest, None).await {
             Ok(r) => r,
             Err(RegistryError::Http { source, .. })
                 if source.is_connect() || source.is_timeout() || source.is_body() =>
             {
-                return Err(Error::io("transport", std::io::Error::other(source)));
+                return Err(Attempt::Transport(source.to_string()));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(Attempt::Fatal(e.into())),
         };
         let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
-        let root = scratch.path().join("diff");
         let limits =
             Limits { max_bytes: self.config.max_layer_bytes, max_entries: self.config.max_layer_entries };
         let (compressed, diff_id, size, compression) =
@@ -262,13 +264,14 @@ impl Engine {
         let budget = budget.clone();
         let worker = tokio::task::spawn_blocking(move || {
             let expected = Expected { compressed: &compressed, size, diff_id: &diff_id, compression };
-            unpack::unpack(rx, &expected, &root, &limits, budget)
+            let result = unpack::unpack(rx, &expected, &scratch.path().join("diff"), &limits, budget);
+            (scratch, result)
         });
         let total = job.size;
         let mut received = 0u64;
         let mut last_report = 0u64;
         status(LayerStatus::Downloading { current: 0, total });
-        let mut transport_error = None;
+        let mut interrupted = false;
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
@@ -284,24 +287,33 @@ impl Engine {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    transport_error = Some(e.to_string());
+                    interrupted = true;
                     let _ = tx.send(Err(std::io::Error::other(e))).await;
                     break;
                 }
             }
         }
         drop(tx);
-        if transport_error.is_none() {
+        if !interrupted {
             status(LayerStatus::Downloading { current: received, total });
             status(LayerStatus::Verifying);
         }
-        let unpacked = worker.await.map_err(join_err)?;
-        let layer = job.descriptor_digest.short().to_string();
+        let (scratch, unpacked) = worker.await.map_err(|e| Attempt::Fatal(join_err(e)))?;
         let unpacked = match unpacked {
             Ok(u) => u,
-            Err(UnpackError::Transport(e)) => return Err(Error::io("transport", e)),
-            Err(UnpackError::Extract(source)) => return Err(Error::Extract { layer, source }),
-            Err(e) => return Err(Error::Verification(format!("layer {}: {e}", job.descriptor_digest))),
+            Err(UnpackError::Transport(e)) => return Err(Attempt::Transport(e.to_string())),
+            Err(UnpackError::Extract(source)) => {
+                return Err(Attempt::Fatal(Error::Extract {
+                    layer: job.descriptor_digest.short().to_string(),
+                    source,
+                }));
+            }
+            Err(e) => {
+                return Err(Attempt::Fatal(Error::Verification(format!(
+                    "layer {}: {e}",
+                    job.descriptor_digest
+                ))));
+            }
         };
         status(LayerStatus::Extracting { entries: unpacked.stats.entries });
         let record = LayerRecord {
@@ -312,6 +324,12 @@ impl Engine {
         };
         Ok((scratch, record))
     }
+}
+
+/// How one download attempt failed: worth retrying from scratch, or not.
+enum Attempt {
+    Transport(String),
+    Fatal(Error),
 }
 
 /// The bytes of the platform manifest (already fetched when the reference named a manifest).

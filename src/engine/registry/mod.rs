@@ -95,7 +95,7 @@ impl RegistryClient {
         }
         let api = Self::api_host(registry);
         let insecure = self.insecure(registry);
-        let fallback_ok = insecure || is_loopback_host(api);
+        let fallback_ok = plain_http_allowed(api, insecure);
         let https = build_client(&self.settings.certs_dir, registry, !insecure)?;
         let https_base = format!("https://{api}");
         let ping_url = format!("{https_base}/v2/");
@@ -455,6 +455,12 @@ impl RegistryClient {
     }
 }
 
+/// Whether plain HTTP may be used: for loopback registries (as Docker allows) and for those the
+/// user listed as insecure; never for anything else.
+fn plain_http_allowed(api_host: &str, listed_insecure: bool) -> bool {
+    listed_insecure || is_loopback_host(api_host)
+}
+
 fn challenge_of(resp: &Response) -> Option<Challenge> {
     if resp.status() != StatusCode::UNAUTHORIZED {
         return None;
@@ -495,6 +501,18 @@ fn urlencode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_only_for_loopback_or_listed() {
+        assert!(plain_http_allowed("127.0.0.1:5000", false));
+        assert!(plain_http_allowed("127.8.9.10", false));
+        assert!(plain_http_allowed("localhost:5000", false));
+        assert!(plain_http_allowed("[::1]:5000", false));
+        assert!(!plain_http_allowed("registry.lan:5000", false));
+        assert!(plain_http_allowed("registry.lan:5000", true));
+        assert!(!plain_http_allowed("registry-1.docker.io", false));
+        assert!(!plain_http_allowed("10.0.0.1:5000", false));
+    }
 
     #[test]
     fn parses_link_header() {
