@@ -42,7 +42,12 @@ pub fn main() -> ExitCode {
 }
 
 fn engine_options(cli: &Cli) -> EngineOptions {
-    EngineOptions { root: cli.root.clone(), config_path: cli.config.clone(), credentials_path: None }
+    EngineOptions {
+        root: cli.root.clone(),
+        run: None,
+        config_path: cli.config.clone(),
+        credentials_path: None,
+    }
 }
 
 fn open_engine(cli: &Cli) -> Result<Arc<Engine>, Failure> {

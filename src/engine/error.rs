@@ -38,6 +38,10 @@ pub enum Error {
     },
     #[error("No such image: {0}")]
     ImageNotFound(String),
+    #[error("No such container: {0}")]
+    ContainerNotFound(String),
+    #[error("{0}")]
+    Runtime(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("{0}")]

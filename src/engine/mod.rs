@@ -3,16 +3,19 @@
 
 pub mod browse;
 pub mod config;
+pub mod container;
 pub mod digest;
 pub mod error;
 pub mod events;
 pub mod image;
 pub mod layer;
+pub mod monitor;
 pub mod paths;
 pub mod platform;
 pub mod pull;
 pub mod reference;
 pub mod registry;
+pub mod runtime;
 pub mod store;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +39,8 @@ use store::layers::LayerStore;
 pub struct EngineOptions {
     /// State root (`/var/lib/gantry` when `None`); the run dir moves under it too.
     pub root: Option<PathBuf>,
+    /// Run dir, when it must differ from the one implied by `root` (monitors are told both).
+    pub run: Option<PathBuf>,
     /// Settings file (`$GANTRY_CONFIG` or `/etc/gantry/config.toml` when `None`).
     pub config_path: Option<PathBuf>,
     /// Docker client config with registry credentials (`$DOCKER_CONFIG` or `~/.docker`).
@@ -46,6 +51,7 @@ pub struct EngineOptions {
 pub struct Engine {
     paths: Paths,
     config: EngineConfig,
+    config_path: PathBuf,
     db: Db,
     blobs: BlobStore,
     layers: LayerStore,
@@ -62,7 +68,10 @@ impl Engine {
         }
         let config_path = opts.config_path.unwrap_or_else(EngineConfig::default_path);
         let config = EngineConfig::load(&config_path)?;
-        let paths = Paths::new(opts.root.as_deref());
+        let mut paths = Paths::new(opts.root.as_deref());
+        if let Some(run) = opts.run {
+            paths = paths.with_run(run);
+        }
         for dir in [paths.root().to_path_buf(), paths.run().to_path_buf(), paths.tmp()] {
             create_private_dir(&dir)?;
         }
@@ -73,7 +82,7 @@ impl Engine {
             ClientSettings {
                 insecure_registries: config.insecure_registries.clone(),
                 certs_dir: config.certs_dir.clone(),
-                config_path,
+                config_path: config_path.clone(),
             },
             creds,
         );
@@ -82,6 +91,7 @@ impl Engine {
             layers: LayerStore::new(paths.clone()),
             paths,
             config,
+            config_path,
             db,
             registry,
             events: EventBus::new(),
@@ -106,7 +116,7 @@ impl Engine {
     }
 
     /// Records a lifecycle event in the database (for other processes) and publishes it.
-    fn record(&self, kind: &str, action: &str, id: &str, attributes: Vec<(String, String)>) {
+    pub(crate) fn record(&self, kind: &str, action: &str, id: &str, attributes: Vec<(String, String)>) {
         let event = LifecycleEvent {
             time_nanos: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
             kind: kind.into(),
@@ -152,7 +162,7 @@ impl Engine {
 }
 
 /// Creates a root-only directory (state may hold credentials and image content).
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if !dir.exists() {
         std::fs::DirBuilder::new()

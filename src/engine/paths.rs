@@ -24,6 +24,12 @@ impl Paths {
         }
     }
 
+    /// The same root with another run dir.
+    pub fn with_run(mut self, run: PathBuf) -> Self {
+        self.run = run;
+        self
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -66,5 +72,31 @@ impl Paths {
 
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")
+    }
+
+    /// Per-container state: upper/work dirs, the rootfs mount point, the bundle, the log.
+    pub fn container(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(id)
+    }
+
+    /// Per-container runtime files (sockets), in a root-only directory. Named by a 16-hex
+    /// prefix of the ID because unix socket paths must stay under 108 bytes.
+    pub fn container_run(&self, id: &str) -> PathBuf {
+        self.run.join("c").join(&id[..id.len().min(16)])
+    }
+
+    /// libcontainer's state root (it adds `<id>/`).
+    pub fn runtime_state(&self) -> PathBuf {
+        self.run.join("lc")
+    }
+
+    /// The read-only bind mount of the gantry binary that monitors are started from.
+    pub fn protected_exe(&self) -> PathBuf {
+        self.run.join("gantry-exe")
+    }
+
+    /// Short links to layer directories for the classic overlay mount.
+    pub fn layer_links(&self) -> PathBuf {
+        self.root.join("l")
     }
 }

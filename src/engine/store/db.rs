@@ -61,6 +61,30 @@ const MIGRATIONS: &[&str] = &[
         last_used  INTEGER NOT NULL
     );
     "#,
+    // 2: containers. The name is UNIQUE so two racing `run --name x` cannot both win.
+    r#"
+    CREATE TABLE containers (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        image_id      TEXT NOT NULL,
+        image_name    TEXT NOT NULL,
+        config        TEXT NOT NULL,      -- JSON ContainerConfig
+        host_config   TEXT NOT NULL,      -- JSON HostConfig
+        created       INTEGER NOT NULL,   -- unix nanoseconds
+        state         TEXT NOT NULL,      -- created|starting|running|paused|restarting|exited|dead|removing
+        pid           INTEGER NOT NULL DEFAULT 0,
+        monitor_pid   INTEGER NOT NULL DEFAULT 0,
+        monitor_start INTEGER NOT NULL DEFAULT 0,  -- the monitor's /proc start time (pid reuse guard)
+        exit_code     INTEGER NOT NULL DEFAULT 0,
+        started_at    INTEGER NOT NULL DEFAULT 0,
+        finished_at   INTEGER NOT NULL DEFAULT 0,
+        oom_killed    INTEGER NOT NULL DEFAULT 0,
+        error         TEXT NOT NULL DEFAULT '',
+        restart_count INTEGER NOT NULL DEFAULT 0,
+        stopped_by_user INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX containers_by_image ON containers(image_id);
+    "#,
 ];
 
 /// A handle on the state database. Cheap to share; calls are short and serialized per process.

@@ -2,6 +2,7 @@
 //! and scratch space.
 
 pub mod blobs;
+pub mod containers;
 pub mod db;
 pub mod images;
 pub mod layers;

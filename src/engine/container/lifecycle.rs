@@ -1,0 +1,481 @@
+//! Starting (through a monitor process), stopping, killing, pausing, removing, renaming and
+//! waiting for containers, and noticing monitors that died.
+
+use std::io::BufRead;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::dirs::ContainerDirs;
+use super::{Container, exe, now_nanos};
+use crate::engine::Engine;
+use crate::engine::error::{Error, Result};
+use crate::engine::monitor::sys::{same_process, start_time};
+use crate::engine::runtime::rootfs;
+use crate::engine::store::containers::{self, ContainerRow, State};
+
+/// How long a start may take before the engine gives up waiting for its monitor.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(10);
+
+/// What the monitor reports on its sync pipe (one JSON object per line).
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum SyncMessage {
+    /// The container exists and waits for an attach client to start it.
+    Created {
+        pid: i32,
+    },
+    Started {
+        pid: i32,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// Parses a signal name (`KILL`, `SIGKILL`, `kill`) or number.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let up = s.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    let n = match name {
+        "HUP" => libc::SIGHUP,
+        "INT" => libc::SIGINT,
+        "QUIT" => libc::SIGQUIT,
+        "ILL" => libc::SIGILL,
+        "TRAP" => libc::SIGTRAP,
+        "ABRT" | "IOT" => libc::SIGABRT,
+        "BUS" => libc::SIGBUS,
+        "FPE" => libc::SIGFPE,
+        "KILL" => libc::SIGKILL,
+        "USR1" => libc::SIGUSR1,
+        "SEGV" => libc::SIGSEGV,
+        "USR2" => libc::SIGUSR2,
+        "PIPE" => libc::SIGPIPE,
+        "ALRM" => libc::SIGALRM,
+        "TERM" => libc::SIGTERM,
+        "STKFLT" => libc::SIGSTKFLT,
+        "CHLD" => libc::SIGCHLD,
+        "CONT" => libc::SIGCONT,
+        "STOP" => libc::SIGSTOP,
+        "TSTP" => libc::SIGTSTP,
+        "TTIN" => libc::SIGTTIN,
+        "TTOU" => libc::SIGTTOU,
+        "URG" => libc::SIGURG,
+        "XCPU" => libc::SIGXCPU,
+        "XFSZ" => libc::SIGXFSZ,
+        "VTALRM" => libc::SIGVTALRM,
+        "PROF" => libc::SIGPROF,
+        "WINCH" => libc::SIGWINCH,
+        "IO" | "POLL" => libc::SIGIO,
+        "PWR" => libc::SIGPWR,
+        "SYS" => libc::SIGSYS,
+        _ => return Err(Error::InvalidArgument(format!("invalid signal: {s}"))),
+    };
+    Ok(n)
+}
+
+fn send_signal(pid: i32, sig: i32) -> Result<()> {
+    // SAFETY: kill(2) with integers only.
+    if unsafe { libc::kill(pid, sig) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ESRCH) {
+            return Err(Error::io(format!("signalling process {pid}"), e));
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    fn row(&self, id: &str) -> Result<ContainerRow> {
+        self.db.read(|c| containers::get(c, id))?.ok_or_else(|| Error::ContainerNotFound(id.to_string()))
+    }
+
+    /// Whether the container's monitor (or, while starting, its starter) is still alive.
+    pub(crate) fn monitor_alive(&self, row: &ContainerRow) -> bool {
+        same_process(row.monitor_pid, row.monitor_start)
+    }
+
+    /// If the container's monitor died (killed, or the machine rebooted), stops whatever is
+    /// left of the container and records it as exited with an error.
+    pub fn reconcile(&self, id: &str) -> Result<()> {
+        let row = self.row(id)?;
+        if !row.state.has_monitor() || self.monitor_alive(&row) {
+            return Ok(());
+        }
+        tracing::warn!(container = id, monitor = row.monitor_pid, "monitor is gone; cleaning up");
+        self.teardown_runtime(id);
+        let msg = format!(
+            "container monitor (pid {}) died unexpectedly; the container was stopped",
+            row.monitor_pid
+        );
+        self.db.write(|tx| {
+            containers::set_exited(tx, id, State::Exited, 255, false, &msg, now_nanos())
+                .map_err(|e| self.db.err(e))
+        })?;
+        self.record("container", "die", id, vec![("exitCode".into(), "255".into())]);
+        Ok(())
+    }
+
+    /// Kills what libcontainer still tracks for the container and unmounts its rootfs.
+    fn teardown_runtime(&self, id: &str) {
+        let state = self.paths.runtime_state().join(id);
+        if state.exists() {
+            match libcontainer::container::Container::load(state.clone()) {
+                Ok(mut c) => {
+                    if let Err(e) = c.delete(true) {
+                        tracing::warn!(container = id, error = %e, "runtime delete failed");
+                    }
+                }
+                Err(e) => tracing::warn!(container = id, error = %e, "runtime state unreadable"),
+            }
+            crate::engine::store::tmp::remove_tree(&state);
+        }
+        let dirs = ContainerDirs::new(&self.paths, id);
+        if let Err(e) = rootfs::unmount(&dirs.rootfs()) {
+            tracing::warn!(container = id, error = %e, "unmounting rootfs failed");
+        }
+    }
+
+    /// Starts a created or exited container through a new monitor. With `wait_for_attach`, the
+    /// container is created but its process only starts once an attach client asks.
+    pub async fn start_container(self: &Arc<Self>, key: &str, wait_for_attach: bool) -> Result<Container> {
+        let id = self.resolve_container(key)?;
+        self.reconcile(&id)?;
+        let me = std::process::id() as i32;
+        let my_start = start_time(me).unwrap_or(0);
+        let row = self.row(&id)?;
+        match row.state {
+            State::Running | State::Restarting | State::Starting => return self.container(&id),
+            State::Paused => {
+                return Err(Error::Conflict(format!(
+                    "cannot start a paused container {}, try unpause instead",
+                    row.name
+                )));
+            }
+            State::Removing | State::Dead => {
+                return Err(Error::Conflict(format!(
+                    "container {} is marked for removal and cannot be started",
+                    row.name
+                )));
+            }
+            State::Created | State::Exited => {}
+        }
+        let moved = self.db.write(|tx| {
+            let ok = containers::transition(tx, &id, &[State::Created, State::Exited], State::Starting)
+                .map_err(|e| self.db.err(e))?;
+            if ok {
+                containers::set_monitor(tx, &id, me, my_start).map_err(|e| self.db.err(e))?;
+            }
+            Ok(ok)
+        })?;
+        if !moved {
+            // Someone else started it in the meantime.
+            return self.container(&id);
+        }
+        match self.spawn_monitor(&id, wait_for_attach).await {
+            Ok(()) => self.container(&id),
+            Err(e) => {
+                // The monitor records its own failures; make sure nothing stays "starting".
+                let _ = self.db.write(|tx| {
+                    containers::transition(tx, &id, &[State::Starting], State::Exited)
+                        .map(|_| ())
+                        .map_err(|e| self.db.err(e))
+                });
+                Err(e)
+            }
+        }
+    }
+
+    async fn spawn_monitor(&self, id: &str, wait_for_attach: bool) -> Result<()> {
+        let exe = exe::ensure(&self.paths.protected_exe())?;
+        let dirs = ContainerDirs::new(&self.paths, id);
+        crate::engine::create_private_dir(&dirs.run)?;
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.arg("__monitor")
+            .arg("--state-root")
+            .arg(self.paths.root())
+            .arg("--run-root")
+            .arg(self.paths.run())
+            .arg("--settings")
+            .arg(&self.config_path)
+            .arg("--credentials")
+            .arg(self.registry.credentials().path());
+        if wait_for_attach {
+            cmd.arg("--wait-for-attach");
+        }
+        cmd.arg(id)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child =
+            cmd.spawn().map_err(|e| Error::io(format!("starting the monitor {}", exe.display()), e))?;
+        let stdout = child.stdout.take().ok_or_else(|| Error::Runtime("monitor has no sync pipe".into()))?;
+        let name = id.to_string();
+        tokio::task::spawn_blocking(move || {
+            let _ = child.wait();
+            let mut reader = std::io::BufReader::new(stdout);
+            let deadline = Instant::now() + START_TIMEOUT;
+            let mut line = String::new();
+            while Instant::now() < deadline {
+                line.clear();
+                match reader.read_line(&mut line) {
+                    Ok(0) => {
+                        return Err(Error::Runtime(format!(
+                            "the monitor of {name} exited before starting it (see gantry.log)"
+                        )));
+                    }
+                    Ok(_) => match serde_json::from_str::<SyncMessage>(line.trim()) {
+                        Ok(SyncMessage::Started { .. }) => return Ok(()),
+                        Ok(SyncMessage::Created { .. }) if wait_for_attach => return Ok(()),
+                        Ok(SyncMessage::Created { .. }) => continue,
+                        Ok(SyncMessage::Error { message }) => return Err(Error::Runtime(message)),
+                        Err(_) => continue,
+                    },
+                    Err(e) => return Err(Error::io("reading the monitor's report", e)),
+                }
+            }
+            Err(Error::Runtime(format!("timed out starting {name}")))
+        })
+        .await
+        .map_err(|e| Error::Runtime(format!("waiting for the monitor: {e}")))?
+    }
+
+    /// Stops a container: its stop signal (TERM by default), then KILL after `timeout` seconds.
+    pub async fn stop_container(&self, key: &str, timeout: Option<i64>) -> Result<()> {
+        let id = self.resolve_container(key)?;
+        self.reconcile(&id)?;
+        let row = self.row(&id)?;
+        if !row.state.has_monitor() {
+            return Ok(());
+        }
+        let c = Container::from_row(row.clone());
+        self.db.write(|tx| containers::set_stopped_by_user(tx, &id).map_err(|e| self.db.err(e)))?;
+        let grace = timeout.or(c.config.stop_timeout).unwrap_or(10).max(0) as u64;
+        let signal = match &c.config.stop_signal {
+            Some(s) => parse_signal(s)?,
+            None => libc::SIGTERM,
+        };
+        if row.pid > 0 {
+            send_signal(row.pid, signal)?;
+            self.record("container", "kill", &id, vec![("signal".into(), signal.to_string())]);
+            if row.state == State::Paused {
+                self.set_frozen(&id, false)?;
+            }
+        }
+        if !self.wait_until_stopped(&id, Duration::from_secs(grace)).await? {
+            let row = self.row(&id)?;
+            if row.pid > 0 {
+                send_signal(row.pid, libc::SIGKILL)?;
+                self.record("container", "kill", &id, vec![("signal".into(), libc::SIGKILL.to_string())]);
+            }
+            if !self.wait_until_stopped(&id, Duration::from_secs(30)).await? {
+                return Err(Error::Runtime(format!("container {} did not stop", c.row.name)));
+            }
+        }
+        self.record("container", "stop", &id, vec![]);
+        Ok(())
+    }
+
+    /// Polls until the monitor is gone (the container exited and was recorded).
+    async fn wait_until_stopped(&self, id: &str, limit: Duration) -> Result<bool> {
+        let deadline = Instant::now() + limit;
+        loop {
+            self.reconcile(id)?;
+            let row = match self.db.read(|c| containers::get(c, id))? {
+                Some(r) => r,
+                None => return Ok(true), // removed (--rm)
+            };
+            if !row.state.has_monitor() {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Sends a signal to the container's main process.
+    pub fn kill_container(&self, key: &str, signal: &str) -> Result<()> {
+        let sig = parse_signal(signal)?;
+        let c = self.container(key)?;
+        if !matches!(c.row.state, State::Running | State::Paused) || c.row.pid <= 0 {
+            return Err(Error::Conflict(format!("Container {} is not running", c.id())));
+        }
+        if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
+            self.db.write(|tx| containers::set_stopped_by_user(tx, c.id()).map_err(|e| self.db.err(e)))?;
+        }
+        send_signal(c.row.pid, sig)?;
+        self.record("container", "kill", c.id(), vec![("signal".into(), sig.to_string())]);
+        Ok(())
+    }
+
+    /// `restart`: stop (if running) and start again.
+    pub async fn restart_container(self: &Arc<Self>, key: &str, timeout: Option<i64>) -> Result<()> {
+        let id = self.resolve_container(key)?;
+        self.stop_container(&id, timeout).await?;
+        self.start_container(&id, false).await?;
+        self.record("container", "restart", &id, vec![]);
+        Ok(())
+    }
+
+    fn set_frozen(&self, id: &str, frozen: bool) -> Result<()> {
+        let mut c = libcontainer::container::Container::load(self.paths.runtime_state().join(id))
+            .map_err(|e| Error::Runtime(format!("loading runtime state: {e}")))?;
+        let r = if frozen { c.pause() } else { c.resume() };
+        r.map_err(|e| Error::Runtime(format!("{} failed: {e}", if frozen { "pause" } else { "unpause" })))
+    }
+
+    /// Freezes every process of the container (cgroup freezer).
+    pub fn pause_container(&self, key: &str) -> Result<()> {
+        let c = self.container(key)?;
+        match c.row.state {
+            State::Running => {}
+            State::Paused => return Err(Error::Conflict(format!("Container {} is already paused", c.id()))),
+            _ => return Err(Error::Conflict(format!("Container {} is not running", c.id()))),
+        }
+        self.set_frozen(c.id(), true)?;
+        self.db.write(|tx| {
+            containers::transition(tx, c.id(), &[State::Running], State::Paused)
+                .map(|_| ())
+                .map_err(|e| self.db.err(e))
+        })?;
+        self.record("container", "pause", c.id(), vec![]);
+        Ok(())
+    }
+
+    pub fn unpause_container(&self, key: &str) -> Result<()> {
+        let c = self.container(key)?;
+        if c.row.state != State::Paused {
+            return Err(Error::Conflict(format!("Container {} is not paused", c.id())));
+        }
+        self.set_frozen(c.id(), false)?;
+        self.db.write(|tx| {
+            containers::transition(tx, c.id(), &[State::Paused], State::Running)
+                .map(|_| ())
+                .map_err(|e| self.db.err(e))
+        })?;
+        self.record("container", "unpause", c.id(), vec![]);
+        Ok(())
+    }
+
+    /// Removes a container; a running one only with `force` (killed first).
+    pub async fn remove_container(&self, key: &str, force: bool) -> Result<()> {
+        let id = self.resolve_container(key)?;
+        self.reconcile(&id)?;
+        let row = self.row(&id)?;
+        if row.state.has_monitor() {
+            if !force {
+                return Err(Error::Conflict(format!(
+                    "You cannot remove a {} container {id}. Stop the container before attempting removal or force remove",
+                    row.state.as_str()
+                )));
+            }
+            self.db.write(|tx| containers::set_stopped_by_user(tx, &id).map_err(|e| self.db.err(e)))?;
+            if row.state == State::Paused {
+                let _ = self.set_frozen(&id, false);
+            }
+            if row.pid > 0 {
+                send_signal(row.pid, libc::SIGKILL)?;
+            }
+            if !self.wait_until_stopped(&id, Duration::from_secs(30)).await? {
+                return Err(Error::Runtime(format!("container {} could not be killed", row.name)));
+            }
+        }
+        self.destroy(&id)
+    }
+
+    /// Deletes an exited container's state, files and record (also used by `--rm` monitors).
+    pub fn destroy(&self, id: &str) -> Result<()> {
+        let claimed = self.db.write(|tx| {
+            containers::transition(tx, id, &[State::Created, State::Exited, State::Dead], State::Removing)
+                .map_err(|e| self.db.err(e))
+        })?;
+        if !claimed {
+            let row = self.db.read(|c| containers::get(c, id))?;
+            return match row {
+                None => Ok(()),
+                Some(r) if r.state == State::Removing => Ok(()),
+                Some(r) => Err(Error::Conflict(format!("container {} is {}", r.name, r.state.as_str()))),
+            };
+        }
+        self.teardown_runtime(id);
+        let dirs = ContainerDirs::new(&self.paths, id);
+        crate::engine::store::tmp::remove_tree(&dirs.run);
+        crate::engine::store::tmp::remove_tree(&dirs.base);
+        self.db.write(|tx| containers::delete(tx, id).map_err(|e| self.db.err(e)))?;
+        self.record("container", "destroy", id, vec![]);
+        Ok(())
+    }
+
+    pub fn rename_container(&self, key: &str, new_name: &str) -> Result<()> {
+        let id = self.resolve_container(key)?;
+        super::names::validate(new_name).map_err(Error::InvalidArgument)?;
+        let old = self.row(&id)?.name;
+        if old == new_name {
+            return Err(Error::InvalidArgument(
+                "Renaming a container with the same name as its current name".into(),
+            ));
+        }
+        let r = self.db.write(|tx| match containers::rename(tx, &id, new_name) {
+            Ok(()) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.db.err(e)),
+        })?;
+        if !r {
+            return Err(Error::Conflict(format!(
+                "Error when allocating new name: The container name \"/{new_name}\" is already in use"
+            )));
+        }
+        self.record(
+            "container",
+            "rename",
+            &id,
+            vec![("oldName".into(), format!("/{old}")), ("name".into(), new_name.into())],
+        );
+        Ok(())
+    }
+
+    /// Blocks until the container's next exit and returns its exit code.
+    pub async fn wait_container(&self, key: &str) -> Result<i32> {
+        let id = self.resolve_container(key)?;
+        self.reconcile(&id)?;
+        let first = self.row(&id)?;
+        if matches!(first.state, State::Exited | State::Dead) {
+            return Ok(first.exit_code);
+        }
+        loop {
+            tokio::time::sleep(POLL).await;
+            self.reconcile(&id)?;
+            let Some(row) = self.db.read(|c| containers::get(c, &id))? else {
+                return Ok(first.exit_code); // removed after exit (--rm)
+            };
+            if row.finished_at != first.finished_at
+                && !matches!(row.state, State::Running | State::Starting | State::Paused)
+            {
+                return Ok(row.exit_code);
+            }
+        }
+    }
+
+    /// Removes every stopped container; returns their IDs.
+    pub fn prune_containers(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for c in self.containers()? {
+            if matches!(c.row.state, State::Exited | State::Created | State::Dead) {
+                self.destroy(c.id())?;
+                out.push(c.row.id.clone());
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,262 @@
+//! Containers: creating them from an image and the run flags, and the record every command and
+//! monitor shares. The lifecycle (start, stop, kill, pause, remove, wait) is in `lifecycle`,
+//! Docker-shaped inspect in `inspect`.
+
+pub mod config;
+pub mod dirs;
+pub mod exe;
+pub mod inspect;
+pub mod lifecycle;
+pub mod names;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::Engine;
+use super::error::{Error, Result};
+use super::store::containers::{self, ContainerRow, Resolved, State};
+use config::{ContainerConfig, HostConfig};
+use dirs::ContainerDirs;
+
+/// What the user asked for; merged with the image's config by [`Engine::create_container`].
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub name: Option<String>,
+    /// The image as the user named it.
+    pub image: String,
+    /// `Some` overrides the image's; `Some(vec![])` for entrypoint clears it (`--entrypoint ""`).
+    pub cmd: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub labels: BTreeMap<String, String>,
+    pub host: HostConfig,
+}
+
+/// A container as lists show it.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub row: ContainerRow,
+    pub config: ContainerConfig,
+    pub host: HostConfig,
+}
+
+impl Container {
+    fn from_row(row: ContainerRow) -> Self {
+        let config = serde_json::from_str(&row.config).unwrap_or_default();
+        let host = serde_json::from_str(&row.host_config).unwrap_or_default();
+        Self { row, config, host }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.row.id
+    }
+
+    pub fn short_id(&self) -> &str {
+        &self.row.id[..12]
+    }
+
+    /// The command as `ps` shows it (entrypoint and cmd joined).
+    pub fn command(&self) -> String {
+        self.config.argv().join(" ")
+    }
+}
+
+impl Engine {
+    /// Creates a container (its record and writable layer); nothing runs yet.
+    pub fn create_container(&self, req: CreateRequest) -> Result<Container> {
+        let image = self.find_image(&req.image)?;
+        let image_config: Value = serde_json::from_slice(&image.config).unwrap_or(Value::Null);
+        let ic = image_config.get("config").cloned().unwrap_or(Value::Null);
+        let strings = |k: &str| -> Option<Vec<String>> {
+            ic.get(k)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        };
+        let text = |k: &str| ic.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let id = new_id();
+        let (entrypoint, cmd) = match (&req.entrypoint, &req.cmd) {
+            // --entrypoint replaces the image's and drops its CMD, as in Docker.
+            (Some(ep), cmd) => (if ep.is_empty() { None } else { Some(ep.clone()) }, cmd.clone()),
+            (None, Some(cmd)) if !cmd.is_empty() => (strings("Entrypoint"), Some(cmd.clone())),
+            (None, _) => (strings("Entrypoint"), strings("Cmd")),
+        };
+        let mut env = strings("Env").unwrap_or_default();
+        for e in &req.env {
+            let key = e.split('=').next().unwrap_or("");
+            env.retain(|x| x.split('=').next() != Some(key));
+            env.push(e.clone());
+        }
+        let mut labels: BTreeMap<String, String> = ic
+            .get("Labels")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default();
+        labels.extend(req.labels.clone());
+        let config = ContainerConfig {
+            hostname: req.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
+            domainname: req.domainname.clone().unwrap_or_default(),
+            user: req.user.clone().unwrap_or_else(|| text("User")),
+            attach_stdin: req.open_stdin,
+            attach_stdout: true,
+            attach_stderr: true,
+            tty: req.tty,
+            open_stdin: req.open_stdin,
+            stdin_once: false,
+            env,
+            cmd,
+            image: req.image.clone(),
+            working_dir: req
+                .working_dir
+                .clone()
+                .filter(|w| !w.is_empty())
+                .unwrap_or_else(|| text("WorkingDir")),
+            entrypoint,
+            labels,
+            stop_signal: ic.get("StopSignal").and_then(Value::as_str).map(String::from),
+            stop_timeout: None,
+        };
+        if config.argv().is_empty() {
+            return Err(Error::InvalidArgument("No command specified".into()));
+        }
+        if !config.working_dir.is_empty() && !config.working_dir.starts_with('/') {
+            return Err(Error::InvalidArgument(format!(
+                "the working directory '{}' is invalid, it needs to be an absolute path",
+                config.working_dir
+            )));
+        }
+        req.host.log_rotation().map_err(Error::InvalidArgument)?;
+        super::runtime::caps::effective(req.host.privileged, &req.host.cap_add, &req.host.cap_drop)
+            .map_err(Error::InvalidArgument)?;
+        let name = match &req.name {
+            Some(n) => {
+                names::validate(n).map_err(Error::InvalidArgument)?;
+                n.clone()
+            }
+            None => self.unique_name()?,
+        };
+        let row = ContainerRow {
+            id: id.clone(),
+            name: name.clone(),
+            image_id: image.id.to_string(),
+            image_name: req.image.clone(),
+            config: serde_json::to_string(&config).unwrap_or_default(),
+            host_config: serde_json::to_string(&req.host).unwrap_or_default(),
+            created: now_nanos(),
+            state: State::Created,
+            pid: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            exit_code: 0,
+            started_at: 0,
+            finished_at: 0,
+            oom_killed: false,
+            error: String::new(),
+            restart_count: 0,
+            stopped_by_user: false,
+        };
+        let dirs = ContainerDirs::new(&self.paths, &id);
+        for d in [dirs.upper(), dirs.work(), dirs.rootfs(), dirs.etc()] {
+            std::fs::create_dir_all(&d).map_err(|e| Error::io(format!("creating {}", d.display()), e))?;
+        }
+        let inserted = self.db.write(|tx| match containers::insert(tx, &row) {
+            Ok(()) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.db.err(e)),
+        });
+        match inserted {
+            Ok(true) => {}
+            Ok(false) => {
+                super::store::tmp::remove_tree(&dirs.base);
+                let holder = self.db.read(|c| containers::name_taken(c, &name))?.unwrap_or_default();
+                return Err(Error::Conflict(format!(
+                    "The container name \"/{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
+                )));
+            }
+            Err(e) => {
+                super::store::tmp::remove_tree(&dirs.base);
+                return Err(e);
+            }
+        }
+        self.record(
+            "container",
+            "create",
+            &id,
+            vec![("image".into(), req.image.clone()), ("name".into(), name)],
+        );
+        Ok(Container::from_row(row))
+    }
+
+    fn unique_name(&self) -> Result<String> {
+        for _ in 0..50 {
+            let n = names::generate();
+            if self.db.read(|c| containers::name_taken(c, &n))?.is_none() {
+                return Ok(n);
+            }
+        }
+        Ok(format!("{}_{}", names::generate(), rand::random::<u16>()))
+    }
+
+    /// Resolves an ID, unique ID prefix or name to the container's full ID.
+    pub fn resolve_container(&self, key: &str) -> Result<String> {
+        match self.db.read(|c| containers::resolve(c, key))? {
+            Resolved::One(id) => Ok(id),
+            Resolved::None => Err(Error::ContainerNotFound(key.to_string())),
+            Resolved::Ambiguous => {
+                Err(Error::InvalidArgument(format!("multiple containers found with provided prefix: {key}")))
+            }
+        }
+    }
+
+    /// One container, after reconciling its state with reality.
+    pub fn container(&self, key: &str) -> Result<Container> {
+        let id = self.resolve_container(key)?;
+        self.reconcile(&id)?;
+        let row = self
+            .db
+            .read(|c| containers::get(c, &id))?
+            .ok_or_else(|| Error::ContainerNotFound(key.to_string()))?;
+        Ok(Container::from_row(row))
+    }
+
+    /// All containers, newest first, with dead monitors noticed and recorded.
+    pub fn containers(&self) -> Result<Vec<Container>> {
+        let rows = self.db.read(containers::list)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            if row.state.has_monitor() && !self.monitor_alive(&row) {
+                self.reconcile(&row.id)?;
+                if let Some(r) = self.db.read(|c| containers::get(c, &row.id))? {
+                    out.push(Container::from_row(r));
+                }
+                continue;
+            }
+            out.push(Container::from_row(row));
+        }
+        Ok(out)
+    }
+
+    pub fn container_dirs(&self, id: &str) -> ContainerDirs {
+        ContainerDirs::new(&self.paths, id)
+    }
+}
+
+/// A new 64-hex container ID.
+fn new_id() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+pub fn now_nanos() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+}

@@ -1,0 +1,329 @@
+//! Creating one run of a container: mount its root filesystem, resolve its user, write its
+//! /etc files and OCI spec, set up its stdio, and have libcontainer create it (not start it).
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use libcontainer::container::Container as Runtime;
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::syscall::syscall::SyscallType;
+
+use super::sys;
+use crate::engine::Engine;
+use crate::engine::container::config::{ContainerConfig, HostConfig};
+use crate::engine::digest::Digest;
+use crate::engine::runtime::spec::{self, Device, Namespaces, SpecInput};
+use crate::engine::runtime::{files, rootfs, user};
+use crate::engine::store::containers::State;
+
+/// A created container and the monitor's ends of its stdio.
+pub struct Proc {
+    runtime: Runtime,
+    pub pid: i32,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+    /// Write end of the container's stdin (pipe mode).
+    pub stdin: Option<OwnedFd>,
+    /// The pty master (`-t`): output, input and resizes all go through it.
+    pub master: Option<OwnedFd>,
+    id: String,
+}
+
+impl Proc {
+    pub fn start(&mut self) -> Result<(), String> {
+        self.runtime.start().map_err(|e| e.to_string())
+    }
+
+    /// Whether the kernel's OOM killer acted in the container's memory cgroup.
+    pub fn oom_killed(&self) -> bool {
+        oom_kills(&self.id) > 0
+    }
+
+    /// Removes the runtime state and the container's cgroups.
+    pub fn delete(&mut self) {
+        if let Err(e) = self.runtime.delete(true) {
+            tracing::warn!(container = %self.id, error = %e, "runtime delete failed");
+        }
+    }
+}
+
+/// The OOM-kill counter of the container's memory cgroup (v1 `memory.oom_control`, v2
+/// `memory.events`).
+fn oom_kills(id: &str) -> u64 {
+    let candidates = [
+        format!("/sys/fs/cgroup/memory/gantry/{id}/memory.oom_control"),
+        format!("/sys/fs/cgroup/gantry/{id}/memory.events"),
+    ];
+    for p in candidates {
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            return text
+                .lines()
+                .find_map(|l| l.strip_prefix("oom_kill "))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    0
+}
+
+fn cgroup_v2() -> bool {
+    matches!(libcgroups::common::get_cgroup_setup(), Ok(libcgroups::common::CgroupSetup::Unified))
+}
+
+/// Mounts the rootfs if it is not mounted yet.
+fn mount_rootfs(engine: &Engine, id: &str, image_id: &str) -> Result<PathBuf, String> {
+    let dirs = engine.container_dirs(id);
+    let target = dirs.rootfs();
+    if rootfs::is_mounted(&target) {
+        return Ok(target);
+    }
+    let image_id = Digest::parse(image_id).map_err(|e| e.to_string())?;
+    let image =
+        engine.db.read(|c| crate::engine::store::images::get(c, &image_id)).map_err(|e| e.to_string())?;
+    let image = image.ok_or_else(|| format!("the image {image_id} of this container is gone"))?;
+    let lowers: Vec<PathBuf> = image.layers.iter().rev().map(|l| engine.layers.diff_dir(l)).collect();
+    let links = engine.paths.layer_links();
+    let overlay =
+        rootfs::Overlay { lowers: &lowers, upper: &dirs.upper(), work: &dirs.work(), links: &links };
+    rootfs::mount(&overlay, &target).map_err(|e| format!("mounting the container's root filesystem: {e}"))?;
+    Ok(target)
+}
+
+pub fn unmount_rootfs(engine: &Engine, id: &str) -> Result<(), String> {
+    rootfs::unmount(&engine.container_dirs(id).rootfs())
+        .map_err(|e| format!("unmounting the root filesystem: {e}"))
+}
+
+/// `container:NAME` modes join another container's namespace: the path under its init.
+fn namespace_mode(engine: &Engine, mode: &str, kind: &str) -> Result<Option<Option<PathBuf>>, String> {
+    match mode {
+        "host" => Ok(None),
+        m if m.starts_with("container:") => {
+            let other = engine.container(&m["container:".len()..]).map_err(|e| e.to_string())?;
+            if other.row.state != State::Running || other.row.pid <= 0 {
+                return Err(format!(
+                    "cannot join the {kind} namespace of {}: it is not running",
+                    other.row.name
+                ));
+            }
+            Ok(Some(Some(PathBuf::from(format!("/proc/{}/ns/{kind}", other.row.pid)))))
+        }
+        _ => Ok(Some(None)),
+    }
+}
+
+/// A host device as the spec describes it.
+fn device(host_path: &Path, container_path: &str, access: &str) -> Result<Device, String> {
+    let m = std::fs::metadata(host_path).map_err(|e| {
+        format!("error gathering device information while adding custom device {:?}: {e}", host_path)
+    })?;
+    let ft = m.file_type();
+    let kind = if ft.is_char_device() {
+        'c'
+    } else if ft.is_block_device() {
+        'b'
+    } else {
+        return Err(format!("{} is not a device", host_path.display()));
+    };
+    let rdev = m.rdev();
+    Ok(Device {
+        path: container_path.to_string(),
+        kind,
+        major: libc::major(rdev) as i64,
+        minor: libc::minor(rdev) as i64,
+        mode: m.mode() & 0o7777,
+        uid: m.uid(),
+        gid: m.gid(),
+        access: access.to_string(),
+    })
+}
+
+/// Every device node of the host's /dev (for `--privileged`), minus the per-container ones.
+fn host_devices() -> Vec<Device> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::from("/dev")];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                if !matches!(p.to_str(), Some("/dev/pts" | "/dev/shm" | "/dev/mqueue")) {
+                    stack.push(p);
+                }
+            } else if ft.is_char_device() || ft.is_block_device() {
+                let s = p.to_string_lossy().into_owned();
+                if matches!(
+                    s.as_str(),
+                    "/dev/console"
+                        | "/dev/ptmx"
+                        | "/dev/tty"
+                        | "/dev/null"
+                        | "/dev/zero"
+                        | "/dev/full"
+                        | "/dev/random"
+                        | "/dev/urandom"
+                ) {
+                    continue;
+                }
+                if let Ok(d) = device(&p, &s, "rwm") {
+                    out.push(d);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn find_init() -> Result<&'static Path, String> {
+    ["/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/libexec/docker/docker-init"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            "--init needs a static init binary on the host (install Debian's tini package)".to_string()
+        })
+}
+
+pub fn launch(
+    engine: &Engine,
+    id: &str,
+    image_id: &str,
+    config: &ContainerConfig,
+    host: &HostConfig,
+) -> Result<Proc, String> {
+    let dirs = engine.container_dirs(id);
+    let rootfs = mount_rootfs(engine, id, image_id)?;
+    let user = user::resolve(&rootfs, &config.user)?;
+    files::write_etc_files(&dirs.etc(), &config.hostname, &config.domainname)
+        .map_err(|e| format!("writing /etc files: {e}"))?;
+    let namespaces = Namespaces {
+        pid: namespace_mode(engine, &host.pid_mode, "pid")?,
+        ipc: namespace_mode(engine, &host.ipc_mode, "ipc")?,
+        net: namespace_mode(engine, &host.network_mode, "net")?,
+    };
+    let new_netns = matches!(namespaces.net, Some(None));
+    let mut devices = if host.privileged { host_devices() } else { Vec::new() };
+    for d in &host.devices {
+        devices.retain(|x| x.path != d.path_in_container);
+        devices.push(device(Path::new(&d.path_on_host), &d.path_in_container, &d.cgroup_permissions)?);
+    }
+    let init = if host.init { Some(find_init()?) } else { None };
+    let profile = match host.seccomp() {
+        Some("unconfined") | None => None,
+        Some(file) => {
+            Some(std::fs::read_to_string(file).map_err(|e| format!("reading seccomp profile {file}: {e}"))?)
+        }
+    };
+    let input = SpecInput {
+        id,
+        config,
+        host,
+        rootfs: &rootfs,
+        user: &user,
+        etc_dir: &dirs.etc(),
+        namespaces,
+        cgroup_v2: cgroup_v2(),
+        devices,
+        init,
+        seccomp_file: profile.as_deref(),
+    };
+    let spec = spec::build(&input)?;
+    let bundle = dirs.bundle();
+    std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap_or_default())
+        .map_err(|e| format!("writing the bundle: {e}"))?;
+
+    let state_root = engine.paths.runtime_state();
+    crate::engine::store::tmp::remove_tree(&state_root.join(id));
+    let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
+        .with_root_path(&state_root)
+        .map_err(|e| e.to_string())?
+        .validate_id()
+        .map_err(|e| e.to_string())?;
+    let (mut stdout, mut stderr, mut stdin, mut listener) = (None, None, None, None);
+    if config.tty {
+        let path = dirs.console_socket();
+        let _ = std::fs::remove_file(&path);
+        listener = Some(UnixListener::bind(&path).map_err(|e| format!("console socket: {e}"))?);
+        builder = builder.with_console_socket(Some(&path));
+    } else {
+        let (out_r, out_w) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| e.to_string())?;
+        let (err_r, err_w) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| e.to_string())?;
+        builder = builder.with_stdout(out_w).with_stderr(err_w);
+        if config.open_stdin {
+            let (in_r, in_w) =
+                rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| e.to_string())?;
+            builder = builder.with_stdin(in_r);
+            stdin = Some(in_w);
+        } else {
+            let null = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+            builder = builder.with_stdin(OwnedFd::from(null));
+        }
+        stdout = Some(out_r);
+        stderr = Some(err_r);
+    }
+    let built = builder.as_init(&bundle).with_systemd(false).with_detach(config.tty).build();
+    let runtime = match built {
+        Ok(r) => r,
+        Err(e) => {
+            reap_leftovers();
+            return Err(describe_create_error(&e.to_string()));
+        }
+    };
+    let pid = runtime.pid().map(|p| p.as_raw()).ok_or("the runtime reported no process")?;
+    let master = match listener {
+        Some(l) => Some(accept_master(&l)?),
+        None => None,
+    };
+    let _ = std::fs::remove_file(dirs.console_socket());
+    if new_netns {
+        sys::loopback_up(pid).map_err(|e| format!("bringing up loopback: {e}"))?;
+    }
+    Ok(Proc { runtime, pid, stdout, stderr, stdin, master, id: id.to_string() })
+}
+
+/// Accepts the init's connection on the console socket and receives the pty master.
+fn accept_master(l: &UnixListener) -> Result<OwnedFd, String> {
+    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match l.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+                let fd = sys::receive_fd(&stream).map_err(|e| format!("receiving the terminal: {e}"))?;
+                sys::set_winsize(&fd, 24, 80).map_err(|e| e.to_string())?;
+                let _ = fd.as_raw_fd();
+                return Ok(fd);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => return Err(format!("waiting for the container's terminal: {e}")),
+        }
+    }
+}
+
+/// libcontainer does not reap the processes of a failed create.
+fn reap_leftovers() {
+    loop {
+        // SAFETY: waitpid with WNOHANG on any child; the status is discarded.
+        let r = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
+        if r <= 0 {
+            break;
+        }
+    }
+}
+
+/// Turns libcontainer's create errors into the messages Docker users know.
+fn describe_create_error(e: &str) -> String {
+    if e.contains("not found in $PATH") || e.contains("executable") && e.contains("not found") {
+        format!("failed to create the container: exec: executable file not found in $PATH ({e})")
+    } else {
+        format!("failed to create the container: {e}")
+    }
+}

@@ -1,0 +1,253 @@
+//! The per-container monitor (`gantry __monitor ID`), on conmon's model: a small
+//! single-threaded process, detached from whoever started it, that creates the container with
+//! libcontainer, owns its stdio (pipes, or the pty master), writes the log, serves attach
+//! clients, records the exit, applies the restart policy and removes `--rm` containers. It
+//! never starts threads: libcontainer clones from it.
+
+mod launch;
+pub mod logfile;
+pub mod protocol;
+mod serve;
+pub mod sys;
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::engine::container::config::{ContainerConfig, HostConfig};
+use crate::engine::container::lifecycle::SyncMessage;
+use crate::engine::container::now_nanos;
+use crate::engine::store::containers::{self, State};
+use crate::engine::{Engine, EngineOptions};
+
+/// What the engine passes to a monitor.
+#[derive(Debug, Clone)]
+pub struct MonitorArgs {
+    pub state_root: PathBuf,
+    pub run_root: PathBuf,
+    pub settings: PathBuf,
+    pub credentials: PathBuf,
+    pub id: String,
+    pub wait_for_attach: bool,
+}
+
+/// Restart backoff: from 100 ms, doubling, capped; reset after a run of this long.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+const STABLE_RUN: Duration = Duration::from_secs(10);
+
+/// The reporting half of the sync pipe (the monitor's original stdout).
+struct Sync(Option<std::fs::File>);
+
+impl Sync {
+    fn send(&mut self, m: &SyncMessage) {
+        if let Some(f) = self.0.as_mut() {
+            let mut line = serde_json::to_string(m).unwrap_or_default();
+            line.push('\n');
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+
+    fn close(&mut self) {
+        self.0 = None;
+    }
+}
+
+/// Entry point; returns the process exit status.
+pub fn main(args: MonitorArgs) -> i32 {
+    // Keep the sync pipe off fds 0-2, which go to /dev/null (and to the container's init if
+    // libcontainer is given no stdio).
+    // SAFETY: duplicating our own stdout descriptor.
+    let sync_fd = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+    let mut sync = Sync((sync_fd >= 0).then(|| unsafe { std::fs::File::from_raw_fd(sync_fd) }));
+    if let Err(e) = sys::daemonize().and_then(|_| sys::null_stdio()).and_then(|_| sys::become_subreaper()) {
+        sync.send(&SyncMessage::Error { message: format!("monitor setup failed: {e}") });
+        return 1;
+    }
+    let _log = init_logging(&args.state_root);
+    let opts = EngineOptions {
+        root: Some(args.state_root.clone()),
+        run: Some(args.run_root.clone()),
+        config_path: Some(args.settings.clone()),
+        credentials_path: Some(args.credentials.clone()),
+    };
+    let engine = match Engine::open(opts) {
+        Ok(e) => e,
+        Err(e) => {
+            sync.send(&SyncMessage::Error { message: e.to_string() });
+            return 1;
+        }
+    };
+    let code = match supervise(&engine, &args, &mut sync) {
+        Ok(()) => 0,
+        Err(message) => {
+            tracing::error!(container = %args.id, %message, "monitor failed");
+            sync.send(&SyncMessage::Error { message });
+            1
+        }
+    };
+    let _ = sync_fd.as_raw_fd();
+    code
+}
+
+fn init_logging(root: &std::path::Path) -> Option<()> {
+    let dir = root.join("logs");
+    std::fs::create_dir_all(&dir).ok()?;
+    // A plain blocking writer: the monitor must stay single-threaded.
+    let file = tracing_appender::rolling::never(&dir, "gantry.log");
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GANTRY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_writer(file).with_ansi(false).with_env_filter(filter).try_init().ok()
+}
+
+/// Runs the container until it exits for good (no restart), then cleans up.
+fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Result<(), String> {
+    let id = args.id.as_str();
+    let me = std::process::id() as i32;
+    let my_start = sys::start_time(me).unwrap_or(0);
+    engine
+        .db
+        .write(|tx| containers::set_monitor(tx, id, me, my_start).map_err(|e| engine.db.err(e)))
+        .map_err(|e| e.to_string())?;
+    let row =
+        engine.db.read(|c| containers::get(c, id)).map_err(|e| e.to_string())?.ok_or("container vanished")?;
+    let config: ContainerConfig = serde_json::from_str(&row.config).map_err(|e| e.to_string())?;
+    let host: HostConfig = serde_json::from_str(&row.host_config).map_err(|e| e.to_string())?;
+    let dirs = engine.container_dirs(id);
+    let (max_size, max_files) = host.log_rotation()?;
+    let mut log = logfile::LogWriter::open(&dirs.log(), max_size, max_files)
+        .map_err(|e| format!("opening the log: {e}"))?;
+    let mut clients =
+        serve::Clients::bind(&dirs.attach_socket()).map_err(|e| format!("attach socket: {e}"))?;
+    let mut backoff = FIRST_BACKOFF;
+    let mut first = true;
+    loop {
+        let mut proc = match launch::launch(engine, id, &row.image_id, &config, &host) {
+            Ok(p) => p,
+            Err(message) => {
+                let _ = launch::unmount_rootfs(engine, id);
+                engine
+                    .db
+                    .write(|tx| {
+                        containers::set_exited(tx, id, State::Exited, 127, false, &message, now_nanos())
+                            .map_err(|e| engine.db.err(e))
+                    })
+                    .map_err(|e| e.to_string())?;
+                if !first {
+                    engine.record("container", "die", id, vec![("exitCode".into(), "127".into())]);
+                }
+                clients.broadcast_error(&message);
+                return Err(message);
+            }
+        };
+        if first {
+            sync.send(&SyncMessage::Created { pid: proc.pid });
+            if args.wait_for_attach {
+                clients.wait_for_start(Duration::from_secs(60));
+            }
+        }
+        proc.start().map_err(|e| format!("starting the container: {e}"))?;
+        let started = Instant::now();
+        engine
+            .db
+            .write(|tx| {
+                containers::set_running(tx, id, proc.pid, me, my_start, now_nanos())
+                    .map_err(|e| engine.db.err(e))
+            })
+            .map_err(|e| e.to_string())?;
+        engine.record(
+            "container",
+            "start",
+            id,
+            vec![("image".into(), row.image_name.clone()), ("name".into(), row.name.clone())],
+        );
+        if first {
+            sync.send(&SyncMessage::Started { pid: proc.pid });
+            sync.close();
+            first = false;
+        }
+        let status = serve::run(&mut proc, &mut clients, &mut log);
+        let _ = log.finish();
+        let oom = proc.oom_killed();
+        proc.delete();
+        let code = status.code();
+        let current = engine
+            .db
+            .read(|c| containers::get(c, id))
+            .map_err(|e| e.to_string())?
+            .ok_or("container vanished")?;
+        if oom {
+            engine.record("container", "oom", id, vec![]);
+        }
+        engine.record("container", "die", id, vec![("exitCode".into(), code.to_string())]);
+        let restart =
+            host.restart_policy.should_restart(code, current.restart_count, current.stopped_by_user);
+        if restart {
+            engine
+                .db
+                .write(|tx| {
+                    containers::set_exited(tx, id, State::Restarting, code, oom, "", now_nanos())
+                        .map_err(|e| engine.db.err(e))?;
+                    containers::bump_restart(tx, id).map_err(|e| engine.db.err(e))
+                })
+                .map_err(|e| e.to_string())?;
+            clients.broadcast_exit(code);
+            if started.elapsed() >= STABLE_RUN {
+                backoff = FIRST_BACKOFF;
+            }
+            if !sleep_unless_stopped(engine, id, backoff) {
+                finish(engine, id, code, oom, &host)?;
+                return Ok(());
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            continue;
+        }
+        engine
+            .db
+            .write(|tx| {
+                containers::set_exited(tx, id, State::Exited, code, oom, "", now_nanos())
+                    .map_err(|e| engine.db.err(e))
+            })
+            .map_err(|e| e.to_string())?;
+        clients.broadcast_exit(code);
+        drop(clients);
+        finish(engine, id, code, oom, &host)?;
+        return Ok(());
+    }
+}
+
+/// Waits out the restart backoff; false when the user stopped or removed the container.
+fn sleep_unless_stopped(engine: &Engine, id: &str, d: Duration) -> bool {
+    let deadline = Instant::now() + d;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20).min(d));
+        match engine.db.read(|c| containers::get(c, id)) {
+            Ok(Some(r)) if !r.stopped_by_user => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The container will not run again: record it as exited, unmount, and honour `--rm`.
+fn finish(engine: &Engine, id: &str, code: i32, oom: bool, host: &HostConfig) -> Result<(), String> {
+    engine
+        .db
+        .write(|tx| {
+            let r = containers::get(tx, id).map_err(|e| engine.db.err(e))?;
+            if r.is_some_and(|r| r.state == State::Restarting) {
+                containers::set_exited(tx, id, State::Exited, code, oom, "", now_nanos())
+                    .map_err(|e| engine.db.err(e))?;
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    launch::unmount_rootfs(engine, id)?;
+    crate::engine::store::tmp::remove_tree(&engine.container_dirs(id).run);
+    if host.auto_remove {
+        engine.destroy(id).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

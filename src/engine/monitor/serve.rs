@@ -1,0 +1,325 @@
+//! The monitor's event loop while the container runs: copy output to the log and to attach
+//! clients, feed client input to the container, resize its terminal, and reap children until
+//! the container's init exits. One `poll` over every descriptor; no threads.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, poll};
+
+use super::launch::Proc;
+use super::logfile::{LogWriter, Stream};
+use super::protocol::{Decoder, Frame, MAX_FRAME};
+use super::sys;
+
+/// How the container's init ended.
+#[derive(Debug, Clone, Copy)]
+pub struct ExitStatus(i32);
+
+impl ExitStatus {
+    /// Docker's exit code: the status, or 128 + the signal that killed it.
+    pub fn code(self) -> i32 {
+        let s = self.0;
+        if libc::WIFEXITED(s) {
+            libc::WEXITSTATUS(s)
+        } else if libc::WIFSIGNALED(s) {
+            128 + libc::WTERMSIG(s)
+        } else {
+            255
+        }
+    }
+}
+
+struct Client {
+    stream: UnixStream,
+    decoder: Decoder,
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    hello: bool,
+}
+
+/// The attach socket and its connected clients.
+pub struct Clients {
+    listener: UnixListener,
+    list: Vec<Client>,
+    start_requested: bool,
+}
+
+impl Clients {
+    pub fn bind(path: &Path) -> io::Result<Self> {
+        let _ = std::fs::remove_file(path);
+        let listener = UnixListener::bind(path)?;
+        listener.set_nonblocking(true)?;
+        Ok(Self { listener, list: Vec::new(), start_requested: false })
+    }
+
+    fn accept(&mut self) {
+        while let Ok((stream, _)) = self.listener.accept() {
+            let _ = stream.set_nonblocking(false);
+            // A client that stops reading is dropped rather than stalling the container.
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+            self.list.push(Client {
+                stream,
+                decoder: Decoder::default(),
+                stdin: false,
+                stdout: false,
+                stderr: false,
+                hello: false,
+            });
+        }
+    }
+
+    /// Waits (accepting clients) until one asks for the start, or the time is up.
+    pub fn wait_for_start(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.start_requested && Instant::now() < deadline {
+            let mut fds = vec![PollFd::new(&self.listener, PollFlags::IN)];
+            for c in &self.list {
+                fds.push(PollFd::new(&c.stream, PollFlags::IN));
+            }
+            let _ = poll(&mut fds, Some(&timespec(Duration::from_millis(100))));
+            let ready: Vec<bool> = fds.iter().skip(1).map(|f| !f.revents().is_empty()).collect();
+            drop(fds);
+            self.accept();
+            for (i, r) in ready.into_iter().enumerate() {
+                if r {
+                    let _ = self.read_client(i, &mut NoInput);
+                }
+            }
+        }
+    }
+
+    /// Reads what client `i` sent; false when it is gone.
+    fn read_client(&mut self, i: usize, input: &mut dyn Input) -> bool {
+        let mut buf = [0u8; 16 * 1024];
+        let Some(c) = self.list.get_mut(i) else { return false };
+        let n = match c.stream.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        c.decoder.feed(&buf[..n]);
+        loop {
+            match c.decoder.next_frame() {
+                Ok(Some(Frame::Hello { stdin, stdout, stderr })) => {
+                    c.hello = true;
+                    c.stdin = stdin;
+                    c.stdout = stdout;
+                    c.stderr = stderr;
+                }
+                Ok(Some(Frame::Start)) => self.start_requested = true,
+                Ok(Some(Frame::Stdin(d))) if c.stdin => input.write(&d),
+                Ok(Some(Frame::StdinEof)) if c.stdin => input.close(),
+                Ok(Some(Frame::Resize { rows, cols })) => input.resize(rows, cols),
+                Ok(Some(_)) => {}
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn send(&mut self, stream: Stream, data: &[u8]) {
+        self.list.retain_mut(|c| {
+            let wanted = match stream {
+                Stream::Stdout => c.stdout,
+                Stream::Stderr => c.stderr,
+            };
+            if !c.hello || !wanted {
+                return true;
+            }
+            data.chunks(MAX_FRAME).all(|chunk| {
+                let f = match stream {
+                    Stream::Stdout => Frame::Stdout(chunk.to_vec()),
+                    Stream::Stderr => Frame::Stderr(chunk.to_vec()),
+                };
+                c.stream.write_all(&f.encode()).is_ok()
+            })
+        });
+    }
+
+    /// Tells every client the exit code and disconnects them.
+    pub fn broadcast_exit(&mut self, code: i32) {
+        for mut c in self.list.drain(..) {
+            let _ = c.stream.write_all(&Frame::Exit(code).encode());
+        }
+    }
+
+    pub fn broadcast_error(&mut self, message: &str) {
+        self.accept();
+        for mut c in self.list.drain(..) {
+            let _ = c.stream.write_all(&Frame::Error(message.to_string()).encode());
+        }
+    }
+}
+
+/// Where client input goes.
+trait Input {
+    fn write(&mut self, data: &[u8]);
+    fn close(&mut self);
+    fn resize(&mut self, rows: u16, cols: u16);
+}
+
+struct NoInput;
+
+impl Input for NoInput {
+    fn write(&mut self, _: &[u8]) {}
+    fn close(&mut self) {}
+    fn resize(&mut self, _: u16, _: u16) {}
+}
+
+/// The container's stdin: a pipe, or the pty master.
+struct ContainerInput<'a> {
+    pipe: &'a mut Option<OwnedFd>,
+    master: Option<BorrowedFd<'a>>,
+}
+
+impl Input for ContainerInput<'_> {
+    fn write(&mut self, data: &[u8]) {
+        let fd = match (&self.master, self.pipe.as_ref()) {
+            (Some(m), _) => *m,
+            (None, Some(p)) => p.as_fd(),
+            (None, None) => return,
+        };
+        let mut rest = data;
+        while !rest.is_empty() {
+            match rustix::io::write(fd, rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        match &self.master {
+            // End of input on a terminal is the EOF character.
+            Some(_) => self.write(&[4]),
+            None => *self.pipe = None,
+        }
+    }
+
+    fn resize(&mut self, rows: u16, cols: u16) {
+        if let Some(m) = &self.master {
+            let _ = sys::set_winsize(m, rows, cols);
+        }
+    }
+}
+
+fn timespec(d: Duration) -> rustix::event::Timespec {
+    rustix::event::Timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as i64 }
+}
+
+/// Reaps children; returns the init's status once it has been reaped.
+fn reap(init: i32) -> Option<ExitStatus> {
+    let mut found = None;
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on any child with WNOHANG, writing into a local.
+        let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if r <= 0 {
+            return found;
+        }
+        if r == init {
+            found = Some(ExitStatus(status));
+        }
+    }
+}
+
+/// Runs until the container's init exits; returns how it exited.
+pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter) -> ExitStatus {
+    let pidfd = rustix::process::pidfd_open(
+        rustix::process::Pid::from_raw(proc.pid).expect("init pid is positive"),
+        rustix::process::PidfdFlags::empty(),
+    )
+    .ok();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut status = None;
+    let mut exited_at: Option<Instant> = None;
+    loop {
+        if status.is_none() {
+            status = reap(proc.pid);
+            if status.is_some() {
+                exited_at = Some(Instant::now());
+            }
+        }
+        let outputs_open = proc.stdout.is_some() || proc.stderr.is_some() || proc.master.is_some();
+        // After the init exits, drain what is left (briefly: with a shared pid namespace other
+        // processes may keep the pipes open forever).
+        if let Some(t) = exited_at {
+            if !outputs_open || t.elapsed() > Duration::from_millis(300) {
+                break;
+            }
+        }
+        let mut fds: Vec<PollFd<'_>> = Vec::new();
+        let mut kinds: Vec<u8> = Vec::new();
+        if let Some(p) = &pidfd {
+            if status.is_none() {
+                fds.push(PollFd::new(p, PollFlags::IN));
+                kinds.push(0);
+            }
+        }
+        for (k, fd) in [(1u8, &proc.stdout), (2, &proc.stderr), (3, &proc.master)] {
+            if let Some(fd) = fd {
+                fds.push(PollFd::new(fd, PollFlags::IN));
+                kinds.push(k);
+            }
+        }
+        fds.push(PollFd::new(&clients.listener, PollFlags::IN));
+        kinds.push(4);
+        for c in &clients.list {
+            fds.push(PollFd::new(&c.stream, PollFlags::IN));
+            kinds.push(5);
+        }
+        let wait = if exited_at.is_some() { Duration::from_millis(50) } else { Duration::from_secs(1) };
+        let _ = poll(&mut fds, Some(&timespec(wait)));
+        let ready: Vec<(u8, PollFlags)> =
+            kinds.iter().copied().zip(fds.iter().map(|f| f.revents())).collect();
+        drop(fds);
+        let mut client_index = 0usize;
+        let mut gone = Vec::new();
+        for (kind, rev) in ready {
+            match kind {
+                1..=3 if !rev.is_empty() => {
+                    let stream = if kind == 2 { Stream::Stderr } else { Stream::Stdout };
+                    let slot = match kind {
+                        1 => &mut proc.stdout,
+                        2 => &mut proc.stderr,
+                        _ => &mut proc.master,
+                    };
+                    let read = slot.as_ref().map(|fd| rustix::io::read(fd, &mut buf[..]));
+                    match read {
+                        Some(Ok(n)) if n > 0 => {
+                            let _ = log.write(stream, &buf[..n]);
+                            clients.send(stream, &buf[..n]);
+                        }
+                        Some(Err(rustix::io::Errno::INTR)) | Some(Err(rustix::io::Errno::AGAIN)) => {}
+                        // EOF, or EIO from a pty whose other side closed.
+                        _ => *slot = None,
+                    }
+                }
+                4 if !rev.is_empty() => clients.accept(),
+                5 => {
+                    if !rev.is_empty() {
+                        let mut input = ContainerInput {
+                            pipe: &mut proc.stdin,
+                            master: proc.master.as_ref().map(|m| m.as_fd()),
+                        };
+                        if !clients.read_client(client_index, &mut input) {
+                            gone.push(client_index);
+                        }
+                    }
+                    client_index += 1;
+                }
+                _ => {}
+            }
+        }
+        for i in gone.into_iter().rev() {
+            clients.list.remove(i);
+        }
+        let _ = log.flush();
+    }
+    status.unwrap_or(ExitStatus(255 << 8))
+}
