@@ -47,6 +47,290 @@ pub enum Command {
     /// Browse a registry's repositories and tags
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Create and run a new container from an image
+    Run(RunArgs),
+    /// Create a new container
+    Create(RunArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Kill one or more running containers
+    Kill(KillArgs),
+    /// Pause all processes within one or more containers
+    Pause(ContainersArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(ContainersArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(ContainersArgs),
+    /// List containers
+    #[command(alias = "ls")]
+    Ps(PsArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// The per-container monitor (started by gantry itself)
+    #[command(name = "__monitor", hide = true)]
+    Monitor(MonitorArgs),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ContainerCommand {
+    /// List containers
+    #[command(alias = "list", alias = "ps")]
+    Ls(PsArgs),
+    Run(RunArgs),
+    Create(RunArgs),
+    Start(StartArgs),
+    Stop(StopArgs),
+    Restart(StopArgs),
+    Kill(KillArgs),
+    Pause(ContainersArgs),
+    Unpause(ContainersArgs),
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    Rename(RenameArgs),
+    Wait(ContainersArgs),
+    Logs(LogsArgs),
+    Attach(AttachArgs),
+    Inspect(InspectArgs),
+    /// Remove all stopped containers
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MonitorArgs {
+    #[arg(long)]
+    pub state_root: PathBuf,
+    #[arg(long)]
+    pub run_root: PathBuf,
+    #[arg(long)]
+    pub settings: PathBuf,
+    #[arg(long)]
+    pub credentials: PathBuf,
+    #[arg(long)]
+    pub wait_for_attach: bool,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Print help (`-h` is --hostname, as in Docker)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Run container in background and print container ID
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Automatically remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Overwrite the default ENTRYPOINT of the image ("" clears it)
+    #[arg(long, allow_hyphen_values = true)]
+    pub entrypoint: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Container NIS domain name
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// Restart policy to apply when a container exits (no, always, on-failure[:N], unless-stopped)
+    #[arg(long, default_value = "no")]
+    pub restart: String,
+    /// Set meta data on a container
+    #[arg(short, long = "label")]
+    pub label: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Add Linux capabilities
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    pub privileged: bool,
+    /// Security options (seccomp=unconfined|<file>, no-new-privileges)
+    #[arg(long)]
+    pub security_opt: Vec<String>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Add a host device to the container (HOST[:CONTAINER][:PERMS])
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// IPC mode to use (private, host, container:<name|id>)
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// PID namespace to use (host, container:<name|id>)
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// Network mode (none, host, container:<name|id>; bridge arrives with networking)
+    #[arg(long, alias = "net")]
+    pub network: Option<String>,
+    /// Log driver options (max-size, max-file)
+    #[arg(long)]
+    pub log_opt: Vec<String>,
+    /// Override the key sequence for detaching a container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Set platform if the image has to be pulled
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Write the container ID to the file
+    #[arg(long)]
+    pub cidfile: Option<PathBuf>,
+    /// The image to run
+    pub image: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach container's STDIN
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(short = 't', long = "time", alias = "timeout")]
+    pub time: Option<i64>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ContainersArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short, long)]
+    pub volumes: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display container IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show the latest created container (includes all states)
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long)]
+    pub last: Option<usize>,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Filter output based on conditions provided (status=, name=, label=, ancestor=, id=)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format output using a Go-style template
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Number of lines to show from the end of the logs ("all" for everything)
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Show logs since timestamp (RFC 3339) or relative (e.g. 42m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs before a timestamp (RFC 3339) or relative (e.g. 42m)
+    #[arg(long)]
+    pub until: Option<String>,
+    pub container: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long)]
+    pub no_stdin: bool,
+    pub container: String,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -214,4 +498,13 @@ pub struct TagsArgs {
     pub limit: usize,
     /// REGISTRY/REPOSITORY
     pub repository: String,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn arguments_are_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

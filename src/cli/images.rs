@@ -144,17 +144,41 @@ fn repo_filter(s: &str) -> Result<(String, Option<String>), Failure> {
     Ok((format!("{reg}/{path}"), tag))
 }
 
+/// What `inspect` looks at.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Any,
+    Image,
+    Container,
+}
+
 pub fn inspect(engine: &Arc<Engine>, a: InspectArgs) -> Outcome {
-    if let Some(k) = &a.kind {
-        if k != "image" {
-            return Err(Failure::new(format!("unsupported --type {k:?} (only \"image\" exists so far)")));
-        }
-    }
+    let kind = match a.kind.as_deref() {
+        None => Kind::Any,
+        Some("image") => Kind::Image,
+        Some("container") => Kind::Container,
+        Some(k) => return Err(Failure::new(format!("unsupported --type {k:?} (image or container)"))),
+    };
+    inspect_kind(engine, a, kind)
+}
+
+pub fn inspect_containers_only(engine: &Arc<Engine>, a: InspectArgs) -> Outcome {
+    inspect_kind(engine, a, Kind::Container)
+}
+
+fn inspect_kind(engine: &Arc<Engine>, a: InspectArgs, kind: Kind) -> Outcome {
     let template = a.format.as_deref().map(Template::parse).transpose().map_err(Failure::new)?;
     let mut found = Vec::new();
     let mut failed = false;
     for name in &a.names {
-        match engine.inspect_image(name) {
+        // Containers first, as Docker does.
+        let container = if kind != Kind::Image { engine.inspect_container(name).ok() } else { None };
+        let result = match container {
+            Some(v) => Ok(v),
+            None if kind != Kind::Container => engine.inspect_image(name),
+            None => Err(crate::engine::Error::ContainerNotFound(name.clone())),
+        };
+        match result {
             Ok(v) => found.push(v),
             Err(e) => {
                 eprintln!("Error: No such object: {name}");
@@ -262,7 +286,7 @@ pub fn prune(engine: &Arc<Engine>, a: PruneArgs) -> Outcome {
 }
 
 /// Docker's `[y/N]` prompt; refuses without a terminal to ask on.
-fn confirm(warning: &str) -> Result<bool, Failure> {
+pub fn confirm(warning: &str) -> Result<bool, Failure> {
     print(&format!("{warning}\nAre you sure you want to continue? [y/N] "))?;
     let _ = std::io::stdout().flush();
     // Like Docker, read the answer from stdin even when it is not a terminal; an empty or

@@ -2,10 +2,14 @@
 //! each verb to its module. Output mimics the Docker CLI (columns, sizes, times, messages).
 
 mod args;
+mod attach;
 mod auth;
+mod containers;
 mod format;
 mod images;
+mod logs;
 mod output;
+mod ps;
 mod pull;
 mod search;
 mod template;
@@ -26,6 +30,18 @@ pub fn main() -> ExitCode {
         eprintln!("gantry: the terminal UI is not implemented yet; see `gantry --help` for the commands");
         return ExitCode::from(2);
     };
+    // The monitor must stay single-threaded: no runtime, no logging thread.
+    if let Command::Monitor(m) = command {
+        let args = crate::engine::monitor::MonitorArgs {
+            state_root: m.state_root,
+            run_root: m.run_root,
+            settings: m.settings,
+            credentials: m.credentials,
+            id: m.id,
+            wait_for_attach: m.wait_for_attach,
+        };
+        return ExitCode::from(crate::engine::monitor::main(args).clamp(0, 255) as u8);
+    }
     let _log_guard = init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
@@ -68,6 +84,44 @@ async fn run(cli: &Cli, command: Command) -> Outcome {
         Command::Logout(a) => auth::logout(&engine, a),
         Command::Search(a) => search::search(&engine, a).await,
         Command::Registry(sub) => search::registry(&engine, sub).await,
+        Command::Run(a) => containers::run(&engine, a).await,
+        Command::Create(a) => containers::create_command(&engine, a).await,
+        Command::Start(a) => containers::start(&engine, a).await,
+        Command::Stop(a) => containers::stop(&engine, a).await,
+        Command::Restart(a) => containers::restart(&engine, a).await,
+        Command::Kill(a) => containers::kill(&engine, a).await,
+        Command::Pause(a) => containers::pause(&engine, a).await,
+        Command::Unpause(a) => containers::unpause(&engine, a).await,
+        Command::Rm(a) => containers::rm(&engine, a).await,
+        Command::Rename(a) => containers::rename(&engine, a),
+        Command::Wait(a) => containers::wait(&engine, a).await,
+        Command::Ps(a) => ps::ps(&engine, a),
+        Command::Logs(a) => logs::logs(&engine, a).await,
+        Command::Attach(a) => attach::attach_command(&engine, a).await,
+        Command::Container(sub) => container_command(&engine, sub).await,
+        Command::Monitor(_) => Ok(()),
+    }
+}
+
+async fn container_command(engine: &Arc<Engine>, cmd: args::ContainerCommand) -> Outcome {
+    use args::ContainerCommand as C;
+    match cmd {
+        C::Ls(a) => ps::ps(engine, a),
+        C::Run(a) => containers::run(engine, a).await,
+        C::Create(a) => containers::create_command(engine, a).await,
+        C::Start(a) => containers::start(engine, a).await,
+        C::Stop(a) => containers::stop(engine, a).await,
+        C::Restart(a) => containers::restart(engine, a).await,
+        C::Kill(a) => containers::kill(engine, a).await,
+        C::Pause(a) => containers::pause(engine, a).await,
+        C::Unpause(a) => containers::unpause(engine, a).await,
+        C::Rm(a) => containers::rm(engine, a).await,
+        C::Rename(a) => containers::rename(engine, a),
+        C::Wait(a) => containers::wait(engine, a).await,
+        C::Logs(a) => logs::logs(engine, a).await,
+        C::Attach(a) => attach::attach_command(engine, a).await,
+        C::Inspect(a) => images::inspect_containers_only(engine, a),
+        C::Prune(a) => containers::prune(engine, a),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `gantry pull`: drives the engine's pull and prints its events like `docker pull` — one line
 //! per layer step when piped, live progress bars on a terminal.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -34,16 +34,57 @@ fn ends_with_tag(s: &str) -> bool {
     s.rsplit_once(':').is_some_and(|(_, t)| !t.contains('/'))
 }
 
-/// Pulls with progress output; used by `pull` and, later, by `run` for missing images.
+/// Pulls with progress output on stdout (`pull`).
 pub async fn pull_with_progress(
     engine: &Arc<Engine>,
     reference: &Reference,
     platform: Option<Platform>,
     quiet: bool,
 ) -> Result<PullOutcome, Failure> {
+    pull_showing(engine, reference, platform, quiet, Target::Stdout).await
+}
+
+/// Pulls with progress output on stderr (`run` of a missing image: stdout is the container's).
+pub async fn pull_with_progress_to_stderr(
+    engine: &Arc<Engine>,
+    reference: &Reference,
+    platform: Option<Platform>,
+) -> Result<PullOutcome, Failure> {
+    pull_showing(engine, reference, platform, false, Target::Stderr).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Stdout,
+    Stderr,
+}
+
+fn emit(target: Target, text: &str) {
+    match target {
+        Target::Stdout => {
+            let _ = print(text);
+        }
+        Target::Stderr => {
+            let mut e = std::io::stderr().lock();
+            let _ = e.write_all(text.as_bytes());
+        }
+    }
+}
+
+async fn pull_showing(
+    engine: &Arc<Engine>,
+    reference: &Reference,
+    platform: Option<Platform>,
+    quiet: bool,
+    target: Target,
+) -> Result<PullOutcome, Failure> {
     let mut events = engine.subscribe();
     let key = reference.to_string();
-    let mut view = Progress::new(std::io::stdout().is_terminal() && !quiet, quiet);
+    let is_tty = match target {
+        Target::Stdout => std::io::stdout().is_terminal(),
+        Target::Stderr => std::io::stderr().is_terminal(),
+    };
+    let mut view = Progress::new(is_tty && !quiet, quiet, target);
     let label =
         reference.digest().map(|d| d.to_string()).or(reference.tag().map(String::from)).unwrap_or_default();
     view.line(format!("{label}: Pulling from {}", reference.repository()));
@@ -73,7 +114,7 @@ pub async fn pull_with_progress(
     view.line(format!("Digest: {}", outcome.digest));
     let status = if outcome.new { "Downloaded newer image for" } else { "Image is up to date for" };
     view.line(format!("Status: {status} {}", reference.familiar()));
-    if !quiet {
+    if !quiet && target == Target::Stdout {
         print(&format!("{reference}\n"))?;
     }
     Ok(outcome)
@@ -83,6 +124,7 @@ pub async fn pull_with_progress(
 struct Progress {
     tty: bool,
     quiet: bool,
+    target: Target,
     /// Layer short IDs in order of appearance and their current line text.
     layers: Vec<(String, String)>,
     /// Lines of the redrawable block currently on screen.
@@ -90,8 +132,8 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(tty: bool, quiet: bool) -> Self {
-        Self { tty, quiet, layers: Vec::new(), drawn: 0 }
+    fn new(tty: bool, quiet: bool, target: Target) -> Self {
+        Self { tty, quiet, target, layers: Vec::new(), drawn: 0 }
     }
 
     fn line(&mut self, text: String) {
@@ -103,7 +145,7 @@ impl Progress {
             self.drawn = 0;
             self.layers.clear();
         }
-        let _ = print(&format!("{text}\n"));
+        emit(self.target, &format!("{text}\n"));
     }
 
     fn event(&mut self, p: &PullProgress) {
@@ -151,7 +193,7 @@ impl Progress {
 
     fn plain(&self, id: &str, text: &str) {
         if !self.quiet {
-            let _ = print(&format!("{id}: {text}\n"));
+            emit(self.target, &format!("{id}: {text}\n"));
         }
     }
 
@@ -168,7 +210,7 @@ impl Progress {
             out.push_str(&format!("\x1b[2K{id}: {text}\n"));
         }
         self.drawn = self.layers.len();
-        let _ = print(&out);
+        emit(self.target, &out);
     }
 }
 

@@ -467,6 +467,11 @@ impl Engine {
         }
     }
 
+    /// Records that a client attached (Docker's `attach` event).
+    pub fn note_attach(&self, id: &str) {
+        self.record("container", "attach", id, vec![]);
+    }
+
     /// Removes every stopped container; returns their IDs.
     pub fn prune_containers(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();

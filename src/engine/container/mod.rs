@@ -7,6 +7,7 @@ pub mod dirs;
 pub mod exe;
 pub mod inspect;
 pub mod lifecycle;
+pub mod logs;
 pub mod names;
 
 use std::collections::BTreeMap;
