@@ -217,7 +217,48 @@ impl Engine {
     pub fn remove_image(&self, name_or_id: &str, force: bool) -> Result<Vec<Removal>> {
         let rec = self.find_image(name_or_id)?;
         let by_id = looks_like_id_prefix(name_or_id) && !rec.tags.iter().any(|t| names_match(t, name_or_id));
+        let users = self.db.read(|c| super::store::containers::using_image(c, &rec.id.to_string()))?;
+        let running = users.iter().find(|(_, s)| s.has_monitor());
         let mut out = Vec::new();
+        if by_id || rec.tags.len() <= 1 {
+            if let Some((cid, _)) = running {
+                return Err(Error::Conflict(format!(
+                    "unable to delete {} (cannot be forced) - image is being used by running container {}",
+                    rec.id.short(),
+                    &cid[..12]
+                )));
+            }
+            if let Some((cid, _)) = users.first() {
+                if !force {
+                    return Err(Error::Conflict(if by_id {
+                        format!(
+                            "unable to delete {} (must be forced) - image is being used by stopped container {}",
+                            rec.id.short(),
+                            &cid[..12]
+                        )
+                    } else {
+                        format!(
+                            "unable to remove repository reference \"{name_or_id}\" (must force) - container {} is using its referenced image {}",
+                            &cid[..12],
+                            rec.id.short()
+                        )
+                    }));
+                }
+                // Forced: the names go, but the layers stay while a container needs them.
+                let names: Vec<String> = rec.tags.iter().chain(rec.digests.iter()).cloned().collect();
+                self.db.write(|tx| {
+                    for n in &names {
+                        images::remove_name(tx, n).map_err(|e| self.db.err(e))?;
+                    }
+                    Ok(())
+                })?;
+                for n in &names {
+                    out.push(Removal::Untagged(familiar(n)));
+                    self.record("image", "untag", &rec.id.to_string(), vec![("name".into(), familiar(n))]);
+                }
+                return Ok(out);
+            }
+        }
         if !by_id {
             let reference = Reference::parse(name_or_id)?;
             let name = match reference.digest() {
@@ -274,10 +315,16 @@ impl Engine {
         Ok(out)
     }
 
-    /// Images `image prune` would remove: dangling ones, or with `all` every image (until
-    /// containers exist, no image is in use).
+    /// Images `image prune` would remove: dangling ones, or with `all` every image no
+    /// container uses.
     pub fn prune_candidates(&self, all: bool) -> Result<Vec<ImageSummary>> {
-        Ok(self.images()?.into_iter().filter(|i| all || i.dangling()).collect())
+        let used: std::collections::HashSet<String> =
+            self.db.read(super::store::containers::list)?.into_iter().map(|c| c.image_id).collect();
+        Ok(self
+            .images()?
+            .into_iter()
+            .filter(|i| (all || i.dangling()) && !used.contains(&i.id.to_string()))
+            .collect())
     }
 
     /// `image prune [-a]`.

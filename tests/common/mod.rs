@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod pty;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -113,6 +114,34 @@ impl Gantry {
         c
     }
 
+    /// Pulls the busybox fixture (most container tests start from it) and returns its name.
+    pub fn busybox(&self) -> String {
+        let image = format!("{}/fixtures/busybox", rig().registry);
+        self.run(&["pull", "-q", &image]).ok();
+        image
+    }
+
+    /// `inspect -f TEMPLATE NAME`, trimmed.
+    pub fn inspect(&self, template: &str, name: &str) -> String {
+        self.run(&["inspect", "-f", template, name]).ok().trim().to_string()
+    }
+
+    /// Polls `inspect -f` until it prints `want` (or panics after `secs`).
+    #[track_caller]
+    pub fn wait_for(&self, template: &str, name: &str, want: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        let mut last = String::new();
+        while std::time::Instant::now() < deadline {
+            let r = self.run(&["inspect", "-f", template, name]);
+            last = r.stdout.trim().to_string();
+            if r.code == 0 && last == want {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("{template} of {name} is {last:?}, expected {want:?}");
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().expect("run gantry"))
     }
@@ -140,6 +169,33 @@ impl Gantry {
     #[track_caller]
     pub fn assert_clean_scratch(&self) {
         assert!(self.entries("tmp").is_empty(), "scratch data left: {:?}", self.entries("tmp"));
+    }
+}
+
+impl Drop for Gantry {
+    /// Removes every container this test made and unmounts everything under its root, even
+    /// when the test failed, so the suite leaves no mounts, cgroups or processes behind.
+    fn drop(&mut self) {
+        let ids = self.run(&["ps", "-aq", "--no-trunc"]).stdout;
+        for id in ids.lines().filter(|l| !l.is_empty()) {
+            let _ = self.run(&["rm", "-f", id]);
+        }
+        unmount_under(self.dir.path());
+    }
+}
+
+/// Unmounts (lazily, deepest first) every mount below `dir`.
+pub fn unmount_under(dir: &Path) {
+    let prefix = dir.to_string_lossy().into_owned();
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<String> = info
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4).map(String::from))
+        .filter(|p| p.starts_with(&prefix))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = Command::new("umount").arg("-l").arg(&p).status();
     }
 }
 

@@ -467,6 +467,17 @@ impl Engine {
         }
     }
 
+    /// Waits until a container's record is gone (an `--rm` monitor removing it), up to `limit`.
+    pub async fn wait_removed(&self, id: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            match self.db.read(|c| containers::get(c, id)) {
+                Ok(Some(_)) => tokio::time::sleep(POLL).await,
+                _ => return,
+            }
+        }
+    }
+
     /// Records that a client attached (Docker's `attach` event).
     pub fn note_attach(&self, id: &str) {
         self.record("container", "attach", id, vec![]);

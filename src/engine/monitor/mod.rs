@@ -198,23 +198,12 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
                 backoff = FIRST_BACKOFF;
             }
             if !sleep_unless_stopped(engine, id, backoff) {
-                finish(engine, id, code, oom, &host)?;
-                return Ok(());
+                return finish(engine, id, code, oom, &host, &mut clients);
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
             continue;
         }
-        engine
-            .db
-            .write(|tx| {
-                containers::set_exited(tx, id, State::Exited, code, oom, "", now_nanos())
-                    .map_err(|e| engine.db.err(e))
-            })
-            .map_err(|e| e.to_string())?;
-        clients.broadcast_exit(code);
-        drop(clients);
-        finish(engine, id, code, oom, &host)?;
-        return Ok(());
+        return finish(engine, id, code, oom, &host, &mut clients);
     }
 }
 
@@ -231,21 +220,26 @@ fn sleep_unless_stopped(engine: &Engine, id: &str, d: Duration) -> bool {
     true
 }
 
-/// The container will not run again: record it as exited, unmount, and honour `--rm`.
-fn finish(engine: &Engine, id: &str, code: i32, oom: bool, host: &HostConfig) -> Result<(), String> {
+/// The container will not run again: unmount first, then record the exit (so a new start,
+/// which needs the exited state, can never race this cleanup), tell the clients, and honour
+/// `--rm`.
+fn finish(
+    engine: &Engine,
+    id: &str,
+    code: i32,
+    oom: bool,
+    host: &HostConfig,
+    clients: &mut serve::Clients,
+) -> Result<(), String> {
+    launch::unmount_rootfs(engine, id)?;
     engine
         .db
         .write(|tx| {
-            let r = containers::get(tx, id).map_err(|e| engine.db.err(e))?;
-            if r.is_some_and(|r| r.state == State::Restarting) {
-                containers::set_exited(tx, id, State::Exited, code, oom, "", now_nanos())
-                    .map_err(|e| engine.db.err(e))?;
-            }
-            Ok(())
+            containers::set_exited(tx, id, State::Exited, code, oom, "", now_nanos())
+                .map_err(|e| engine.db.err(e))
         })
         .map_err(|e| e.to_string())?;
-    launch::unmount_rootfs(engine, id)?;
-    crate::engine::store::tmp::remove_tree(&engine.container_dirs(id).run);
+    clients.broadcast_exit(code);
     if host.auto_remove {
         engine.destroy(id).map_err(|e| e.to_string())?;
     }

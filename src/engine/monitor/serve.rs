@@ -47,6 +47,8 @@ pub struct Clients {
     listener: UnixListener,
     list: Vec<Client>,
     start_requested: bool,
+    /// A terminal size a client sent before the container started.
+    pending_resize: Option<(u16, u16)>,
 }
 
 impl Clients {
@@ -54,7 +56,7 @@ impl Clients {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;
         listener.set_nonblocking(true)?;
-        Ok(Self { listener, list: Vec::new(), start_requested: false })
+        Ok(Self { listener, list: Vec::new(), start_requested: false, pending_resize: None })
     }
 
     fn accept(&mut self) {
@@ -87,7 +89,11 @@ impl Clients {
             self.accept();
             for (i, r) in ready.into_iter().enumerate() {
                 if r {
-                    let _ = self.read_client(i, &mut NoInput);
+                    let mut early = EarlyInput::default();
+                    let _ = self.read_client(i, &mut early);
+                    if early.resize.is_some() {
+                        self.pending_resize = early.resize;
+                    }
                 }
             }
         }
@@ -162,12 +168,18 @@ trait Input {
     fn resize(&mut self, rows: u16, cols: u16);
 }
 
-struct NoInput;
+/// Input arriving before the container starts: only a resize is kept (applied at start).
+#[derive(Default)]
+struct EarlyInput {
+    resize: Option<(u16, u16)>,
+}
 
-impl Input for NoInput {
+impl Input for EarlyInput {
     fn write(&mut self, _: &[u8]) {}
     fn close(&mut self) {}
-    fn resize(&mut self, _: u16, _: u16) {}
+    fn resize(&mut self, rows: u16, cols: u16) {
+        self.resize = Some((rows, cols));
+    }
 }
 
 /// The container's stdin: a pipe, or the pty master.
@@ -235,6 +247,9 @@ pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter) -> ExitS
         rustix::process::PidfdFlags::empty(),
     )
     .ok();
+    if let (Some((rows, cols)), Some(m)) = (clients.pending_resize.take(), proc.master.as_ref()) {
+        let _ = sys::set_winsize(m, rows, cols);
+    }
     let mut buf = vec![0u8; 64 * 1024];
     let mut status = None;
     let mut exited_at: Option<Instant> = None;

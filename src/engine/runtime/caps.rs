@@ -64,13 +64,15 @@ pub const DEFAULT: &[&str] = &[
     "AUDIT_WRITE",
 ];
 
-/// The capabilities this kernel knows (`/proc/sys/kernel/cap_last_cap`).
-pub fn supported() -> &'static [&'static str] {
-    let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+/// The capabilities gantry itself can grant: those in its own bounding set (on hosts where
+/// root is confined, e.g. without CAP_SYS_RESOURCE, asking for more fails the container).
+pub fn supported() -> Vec<&'static str> {
+    let bounding = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .unwrap_or(ALL.len() - 1);
-    &ALL[..(last + 1).min(ALL.len())]
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string())))
+        .and_then(|hex| u64::from_str_radix(&hex, 16).ok())
+        .unwrap_or(u64::MAX);
+    ALL.iter().enumerate().filter(|(i, _)| bounding & (1u64 << i) != 0).map(|(_, c)| *c).collect()
 }
 
 /// Normalizes a user-given name: any case, with or without `CAP_`; `ALL` stays `ALL`.

@@ -1,0 +1,600 @@
+//! Containers run by the real binary as root from the rig's fixture images: isolation, exit
+//! codes, the monitor (logs, attach, restart policy, --rm, crash recovery), the lifecycle
+//! commands, and the security defaults with the flags that relax them.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Gantry;
+use common::pty::Pty;
+
+#[test]
+fn isolation_basics() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let out = g.run(&[
+        "run",
+        "--name",
+        "iso",
+        &img,
+        "sh",
+        "-c",
+        "hostname; echo pid=$$; cat /etc/os-release; ls /sys/class/net | tr '\\n' ' '",
+    ]);
+    let text = out.ok();
+    let id = g.inspect("{{.Id}}", "iso");
+    assert_eq!(text.lines().next().unwrap(), &id[..12], "hostname is the short ID");
+    assert!(text.contains("pid=1\n"), "{text}");
+    assert!(text.contains("NAME=gantry-fixture"), "the image's os-release: {text}");
+    assert_eq!(text.lines().last().unwrap().trim(), "lo", "a network namespace of its own");
+    let uname_host = std::process::Command::new("uname").arg("-r").output().unwrap().stdout;
+    let uname_ctr = g.run(&["run", "--rm", &img, "uname", "-r"]);
+    assert_eq!(uname_ctr.ok().as_bytes(), &uname_host[..], "the host kernel");
+    assert!(
+        g.run(&["run", "--rm", &img, "sh", "-c", "ip link show lo | grep -q UP"]).code == 0,
+        "loopback is up"
+    );
+}
+
+#[test]
+fn exit_codes() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    assert_eq!(g.run(&["run", "--rm", &img, "true"]).code, 0);
+    assert_eq!(g.run(&["run", "--rm", &img, "sh", "-c", "exit 42"]).code, 42);
+    // PID 1 cannot be killed from inside its namespace; from outside, KILL gives 137.
+    g.run(&["run", "-d", "--name", "victim", &img, "sleep", "30"]).ok();
+    g.run(&["kill", "victim"]).ok();
+    assert_eq!(g.run(&["wait", "victim"]).ok(), "137\n");
+    let missing = g.run(&["run", "--rm", &img, "/no/such/binary"]);
+    assert_eq!(missing.code, 127, "{}", missing.stderr);
+    g.run(&["run", "--name", "x42", &img, "sh", "-c", "exit 42"]);
+    assert_eq!(g.inspect("{{.State.ExitCode}} {{.State.Status}}", "x42"), "42 exited");
+    let ps = g.run(&["ps", "-a", "--filter", "name=x42"]);
+    assert!(ps.ok().contains("Exited (42) "), "{}", ps.stdout);
+}
+
+#[test]
+fn missing_image_is_pulled_by_run() {
+    let g = Gantry::new();
+    let img = format!("{}/fixtures/busybox:oci", common::rig().registry);
+    let out = g.run(&["run", "--rm", &img, "echo", "hello"]);
+    assert_eq!(out.ok(), "hello\n");
+    assert!(out.stderr.contains(&format!("Unable to find image '{img}' locally")), "{}", out.stderr);
+    assert!(out.stderr.contains("Status: Downloaded newer image"), "{}", out.stderr);
+    assert!(g.run(&["ps", "-aq"]).ok().is_empty(), "--rm removed it");
+    let nope = g.run(&["run", "--rm", &format!("{}/fixtures/nope", common::rig().registry), "true"]);
+    assert_eq!(nope.code, 125);
+    assert!(nope.stderr.contains("manifest unknown"), "{}", nope.stderr);
+}
+
+#[test]
+fn detached_logs_and_follow() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let id = g.run(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        &img,
+        "sh",
+        "-c",
+        "i=1; while true; do echo line $i; echo err $i >&2; i=$((i+1)); sleep 0.1; done",
+    ]);
+    let id = id.ok().trim().to_string();
+    assert_eq!(id.len(), 64);
+    std::thread::sleep(Duration::from_millis(800));
+    let tail = g.run(&["logs", "--tail", "3", "talker"]);
+    let out_lines = tail.ok().lines().count();
+    let err_lines = tail.stderr.lines().count();
+    assert_eq!(out_lines + err_lines, 3, "exactly 3 lines: {} / {}", tail.stdout, tail.stderr);
+    let ts = g.run(&["logs", "-t", "--tail", "1", "talker"]);
+    let line = format!("{}{}", ts.stdout, ts.stderr);
+    assert!(line.starts_with("20") && line.contains("Z "), "RFC 3339 timestamp: {line}");
+    assert!(chrono::DateTime::parse_from_rfc3339(line.split_whitespace().next().unwrap()).is_ok());
+    // -f sees lines written after it started.
+    let follow = g
+        .command(&["logs", "-f", "--tail", "0", "talker"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    g.run(&["stop", "-t", "1", "talker"]).ok();
+    let out = follow.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().count() >= 2, "follow saw new lines: {text}");
+    assert!(text.lines().all(|l| l.starts_with("line ")), "{text}");
+    let all = g.run(&["logs", "talker"]);
+    assert!(all.ok().starts_with("line 1\n"));
+    let since = g.run(&["logs", "--since", "1h", "talker"]);
+    assert_eq!(since.ok(), all.stdout);
+    let until = g.run(&["logs", "--until", "2000-01-01T00:00:00Z", "talker"]);
+    assert!(until.ok().is_empty());
+}
+
+#[test]
+fn signals_stop_grace_and_wait() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&["run", "-d", "--name", "tailer", &img, "tail", "-f", "/dev/null"]).ok();
+    // PID 1 without handlers ignores HUP and TERM (the kernel's rule for init).
+    g.run(&["kill", "-s", "HUP", "tailer"]).ok();
+    g.run(&["kill", "-s", "SIGTERM", "tailer"]).ok();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(g.inspect("{{.State.Running}}", "tailer"), "true");
+    let t = Instant::now();
+    g.run(&["stop", "-t", "2", "tailer"]).ok();
+    assert!(t.elapsed() >= Duration::from_secs(2), "stop waited the grace period ({:?})", t.elapsed());
+    assert_eq!(g.run(&["wait", "tailer"]).ok(), "137\n");
+    assert_eq!(
+        g.inspect("{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}", "tailer"),
+        "exited 137 false"
+    );
+    let k = g.run(&["kill", "tailer"]);
+    assert!(k.fails().contains("is not running"), "{}", k.stderr);
+    // wait blocks until the exit.
+    g.run(&["run", "-d", "--name", "sleeper", &img, "sh", "-c", "sleep 0.5; exit 3"]).ok();
+    assert_eq!(g.run(&["wait", "sleeper"]).ok(), "3\n");
+}
+
+#[test]
+fn pause_and_unpause() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        &img,
+        "sh",
+        "-c",
+        "while true; do date +%s%N; sleep 0.05; done",
+    ])
+    .ok();
+    std::thread::sleep(Duration::from_millis(300));
+    g.run(&["pause", "ticker"]).ok();
+    assert_eq!(g.inspect("{{.State.Status}} {{.State.Paused}}", "ticker"), "paused true");
+    assert!(g.run(&["ps"]).ok().contains("(Paused)"));
+    let before = g.run(&["logs", "ticker"]).ok().lines().count();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(g.run(&["logs", "ticker"]).ok().lines().count(), before, "no output while frozen");
+    assert!(g.run(&["pause", "ticker"]).fails().contains("already paused"));
+    g.run(&["unpause", "ticker"]).ok();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(g.run(&["logs", "ticker"]).ok().lines().count() > before, "output resumed");
+    assert_eq!(g.inspect("{{.State.Paused}}", "ticker"), "false");
+}
+
+#[test]
+fn restart_policy_on_failure_stops_after_retries() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:3",
+        &img,
+        "sh",
+        "-c",
+        "echo run; exit 1",
+    ])
+    .ok();
+    let id = g.inspect("{{.Id}}", "flaky");
+    g.wait_for("{{.State.Status}} {{.RestartCount}}", "flaky", "exited 3", 20);
+    assert_eq!(g.inspect("{{.Id}} {{.State.ExitCode}}", "flaky"), format!("{id} 1"), "same container");
+    assert_eq!(g.run(&["logs", "flaky"]).ok(), "run\nrun\nrun\nrun\n", "first run plus three restarts");
+    // always: restarts even after success, until stopped.
+    g.run(&["run", "-d", "--name", "again", "--restart", "always", &img, "sh", "-c", "sleep 0.2"]).ok();
+    std::thread::sleep(Duration::from_millis(1500));
+    let n: i64 = g.inspect("{{.RestartCount}}", "again").parse().unwrap();
+    assert!(n >= 2, "restarted {n} times");
+    g.run(&["stop", "-t", "1", "again"]).ok();
+    let after = g.inspect("{{.RestartCount}}", "again");
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        g.inspect("{{.RestartCount}} {{.State.Status}}", "again"),
+        format!("{after} exited"),
+        "stop ends the policy"
+    );
+    assert!(
+        g.run(&["run", "--rm", "--restart", "always", &img, "true"]).fails().contains("Conflicting options")
+    );
+}
+
+#[test]
+fn rm_run_once_and_auto_remove() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&["run", "-d", "--name", "busy", &img, "sleep", "60"]).ok();
+    let refused = g.run(&["rm", "busy"]);
+    assert!(refused.fails().contains("You cannot remove a running container"), "{}", refused.stderr);
+    g.run(&["create", "--name", "c1", &img, "true"]).ok();
+    g.run(&["create", "--name", "c2", &img, "true"]).ok();
+    assert_eq!(g.run(&["rm", "c1", "c2"]).ok(), "c1\nc2\n");
+    assert_eq!(g.run(&["rm", "-f", "busy"]).ok(), "busy\n");
+    assert!(g.run(&["ps", "-aq"]).ok().is_empty());
+    g.run(&["run", "-d", "--rm", "--name", "gone", &img, "sh", "-c", "sleep 0.3"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !g.run(&["ps", "-aq"]).ok().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(g.run(&["ps", "-aq"]).ok().is_empty(), "--rm container removed itself");
+    assert!(g.entries("containers").is_empty(), "its files are gone");
+}
+
+#[test]
+fn start_keeps_the_writable_layer() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let script = "cat /data 2>/dev/null || echo none; echo kept > /data";
+    assert_eq!(g.run(&["run", "--name", "cow", &img, "sh", "-c", script]).ok(), "none\n");
+    assert_eq!(g.run(&["start", "-a", "cow"]).ok(), "kept\n");
+    // Another container from the same image does not see it, nor does the host's image.
+    assert_eq!(g.run(&["run", "--rm", &img, "sh", "-c", script]).ok(), "none\n");
+    let started = g.inspect("{{.State.StartedAt}}", "cow");
+    assert!(started.starts_with("20"), "{started}");
+    assert_eq!(g.run(&["start", "cow"]).ok(), "cow\n");
+}
+
+#[test]
+fn names_rename_and_resolution() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let id = g.run(&["create", "--name", "alpha", &img, "true"]).ok().trim().to_string();
+    let dup = g.run(&["create", "--name", "alpha", &img, "true"]);
+    assert!(dup.fails().contains("is already in use"), "{}", dup.stderr);
+    g.run(&["rename", "alpha", "beta"]).ok();
+    assert_eq!(g.inspect("{{.Name}}", "beta"), "/beta");
+    assert_eq!(g.inspect("{{.Name}}", &id[..5]), "/beta", "unique ID prefix resolves");
+    assert!(g.run(&["inspect", "alpha"]).fails().contains("No such object"));
+    let generated = g.run(&["create", &img, "true"]).ok().trim().to_string();
+    let name = g.inspect("{{.Name}}", &generated);
+    assert!(name.trim_start_matches('/').contains('_'), "adjective_surname: {name}");
+    assert!(
+        g.run(&["create", "--name", "bad name", &img, "true"]).fails().contains("Invalid container name")
+    );
+    // Two racing creates with one name: exactly one wins.
+    let racers: Vec<_> = (0..4)
+        .map(|_| {
+            g.command(&["create", "--name", "race", &img, "true"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let wins = racers.into_iter().map(|mut c| c.wait().unwrap().success()).filter(|ok| *ok).count();
+    assert_eq!(wins, 1);
+}
+
+#[test]
+fn ps_formats_and_filters() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&["run", "-d", "--name", "up1", "--label", "tier=web", &img, "sleep", "30"]).ok();
+    g.run(&["run", "--name", "done1", &img, "true"]).ok();
+    g.run(&["create", "--name", "new1", &img, "true"]).ok();
+    let ps = g.run(&["ps"]);
+    let text = ps.ok();
+    assert!(text.starts_with("CONTAINER ID   IMAGE"), "{text}");
+    for col in ["COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"] {
+        assert!(text.lines().next().unwrap().contains(col));
+    }
+    assert_eq!(text.lines().count(), 2, "only running by default: {text}");
+    assert!(text.contains("Up ") && text.contains("\"sleep 30\""), "{text}");
+    let all = g.run(&["ps", "-a"]).ok().to_string();
+    assert!(all.contains("Exited (0) ") && all.contains("Created"), "{all}");
+    assert_eq!(g.run(&["ps", "-aq"]).ok().lines().count(), 3);
+    assert_eq!(g.run(&["ps", "-q", "--filter", "status=exited"]).ok().lines().count(), 1);
+    assert_eq!(g.run(&["ps", "-q", "--filter", "label=tier=web"]).ok().lines().count(), 1);
+    assert_eq!(g.run(&["ps", "-aq", "--filter", "name=1"]).ok().lines().count(), 3);
+    assert_eq!(g.run(&["ps", "-aq", "--filter", &format!("ancestor={img}")]).ok().lines().count(), 3);
+    assert_eq!(g.run(&["ps", "-l", "--format", "{{.Names}}"]).ok(), "new1\n");
+    assert_eq!(
+        g.run(&["ps", "-n", "2", "--format", "{{.Names}} {{.State}}"]).ok(),
+        "new1 created\ndone1 exited\n"
+    );
+    assert!(g.run(&["ps", "--filter", "status=bogus"]).fails().contains("invalid filter"));
+    assert_eq!(g.run(&["ps", "-q", "--no-trunc"]).ok().trim().len(), 64);
+}
+
+#[test]
+fn inspect_is_docker_shaped() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&[
+        "run",
+        "-d",
+        "--name",
+        "insp",
+        "-e",
+        "FOO=bar",
+        "-w",
+        "/tmp",
+        "--restart",
+        "on-failure:2",
+        &img,
+        "sleep",
+        "30",
+    ])
+    .ok();
+    let v: serde_json::Value = serde_json::from_str(g.run(&["inspect", "insp"]).ok()).unwrap();
+    let c = &v[0];
+    for k in [
+        "Id",
+        "Name",
+        "Created",
+        "Path",
+        "Args",
+        "State",
+        "Config",
+        "HostConfig",
+        "RestartCount",
+        "LogPath",
+        "GraphDriver",
+        "Mounts",
+    ] {
+        assert!(c.get(k).is_some(), "missing {k}");
+    }
+    for k in [
+        "Status",
+        "Running",
+        "Paused",
+        "Restarting",
+        "OOMKilled",
+        "Dead",
+        "Pid",
+        "ExitCode",
+        "Error",
+        "StartedAt",
+        "FinishedAt",
+    ] {
+        assert!(c["State"].get(k).is_some(), "missing State.{k}");
+    }
+    assert_eq!(c["Path"], "sleep");
+    assert_eq!(c["Args"], serde_json::json!(["30"]));
+    assert_eq!(c["State"]["Running"], true);
+    assert!(c["State"]["Pid"].as_i64().unwrap() > 1);
+    assert_eq!(c["HostConfig"]["RestartPolicy"]["MaximumRetryCount"], 2);
+    assert!(c["Config"]["Env"].as_array().unwrap().contains(&serde_json::json!("FOO=bar")));
+    assert_eq!(g.inspect("{{.Config.WorkingDir}}", "insp"), "/tmp");
+    assert_eq!(g.inspect("{{json .Config.Cmd}}", "insp"), r#"["sleep","30"]"#);
+    let pid: i32 = g.inspect("{{.State.Pid}}", "insp").parse().unwrap();
+    let host_cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(host_cmdline.starts_with("sleep\0"), "State.Pid is the host PID of the container's init");
+    let log = c["LogPath"].as_str().unwrap();
+    assert!(std::path::Path::new(log).exists());
+    assert_eq!(g.run(&["container", "inspect", "-f", "{{.Name}}", "insp"]).ok().trim(), "/insp");
+}
+
+#[test]
+fn a_killed_monitor_is_noticed() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&["run", "-d", "--name", "orphan", &img, "sleep", "300"]).ok();
+    let pid: i32 = g.inspect("{{.State.Pid}}", "orphan").parse().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let monitor: i32 = status.lines().find_map(|l| l.strip_prefix("PPid:")).unwrap().trim().parse().unwrap();
+    let cmd = std::fs::read_to_string(format!("/proc/{monitor}/cmdline")).unwrap();
+    assert!(cmd.contains("__monitor"), "the container's parent is its monitor: {cmd:?}");
+    unsafe { libc::kill(monitor, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(200));
+    let state = g.inspect("{{.State.Status}} {{.State.ExitCode}}", "orphan");
+    assert_eq!(state, "exited 255");
+    assert!(g.inspect("{{.State.Error}}", "orphan").contains("monitor"), "an error says why");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| s.contains(") Z"))
+                .unwrap_or(true),
+        "the orphaned container process was stopped"
+    );
+    g.run(&["rm", "orphan"]).ok();
+}
+
+#[test]
+fn interactive_tty_and_detach_round_trip() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let mut p = Pty::spawn(g.command(&["run", "-it", "--name", "term", &img, "sh"]));
+    p.expect("# ", 10);
+    p.send(b"tty; echo cols=$(stty size)\r");
+    p.expect("/dev/pts/0", 10);
+    p.expect("cols=30 100", 10);
+    p.send(b"exit 3\r");
+    assert_eq!(p.wait(10), 3);
+
+    // Detach with Ctrl-P Ctrl-Q: the container keeps running; attach again and leave.
+    let mut p = Pty::spawn(g.command(&["run", "-it", "--name", "keep", &img, "sh"]));
+    p.expect("# ", 10);
+    p.send(b"echo before\r");
+    p.expect("before", 10);
+    p.send(b"\x10\x11");
+    assert_eq!(p.wait(10), 0);
+    assert_eq!(g.inspect("{{.State.Running}}", "keep"), "true");
+    let mut a = Pty::spawn(g.command(&["attach", "keep"]));
+    std::thread::sleep(Duration::from_millis(300));
+    a.send(b"echo again\r");
+    a.expect("again", 10);
+    a.send(b"exit 0\r");
+    assert_eq!(a.wait(10), 0);
+    g.wait_for("{{.State.Status}}", "keep", "exited", 10);
+}
+
+#[test]
+fn stdin_without_tty() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let out = g.run_with_input(&["run", "-i", "--rm", &img, "sh", "-c", "tr a-z A-Z"], "hello stdin\n");
+    assert_eq!(out.ok(), "HELLO STDIN\n");
+}
+
+#[test]
+fn capabilities_follow_the_flags() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let caps = |args: &[&str]| -> String {
+        let mut a = vec!["run", "--rm"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&[&img, "sh", "-c", "grep -E '^Cap(Eff|Inh|Bnd)' /proc/self/status"]);
+        g.run(&a).ok().to_string()
+    };
+    let default = caps(&[]);
+    assert!(default.contains("CapEff:\t00000000a80425fb"), "{default}");
+    assert!(default.contains("CapInh:\t0000000000000000"), "{default}");
+    assert!(caps(&["--cap-add", "net_admin"]).contains("CapEff:\t00000000a80435fb"), "NET_ADMIN is bit 12");
+    assert!(caps(&["--cap-drop", "CAP_CHOWN", "--cap-drop", "kill"]).contains("CapEff:\t00000000a80425da"));
+    assert!(caps(&["--cap-drop", "ALL"]).contains("CapEff:\t0000000000000000"));
+    assert!(caps(&["--cap-drop", "ALL", "--cap-add", "NET_RAW"]).contains("CapEff:\t0000000000002000"));
+    // Privileged gets every capability gantry itself holds.
+    let own = std::fs::read_to_string("/proc/self/status").unwrap();
+    let bounding = own.lines().find_map(|l| l.strip_prefix("CapBnd:")).unwrap().trim().to_string();
+    assert!(caps(&["--privileged"]).contains(&format!("CapEff:\t{bounding}")));
+    assert!(
+        g.run(&["run", "--rm", "--cap-add", "bogus", &img, "true"]).fails().contains("unknown capability")
+    );
+}
+
+#[test]
+fn masked_and_readonly_paths() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let out = g.run(&["run", "--rm", &img, "sh", "-c", "wc -c < /proc/keys; wc -c < /proc/timer_list; ls /sys/firmware | wc -l; echo x > /proc/sysrq-trigger 2>&1 || echo ro-sysrq; touch /sys/x 2>/dev/null || echo ro-sys; mount -t tmpfs t /mnt 2>/dev/null || echo no-mount"]);
+    assert_eq!(out.ok(), "0\n0\n0\nro-sysrq\nro-sys\nno-mount\n");
+    let ro = g.run(&["run", "--rm", "--read-only", &img, "sh", "-c", "touch /x 2>/dev/null && echo wrote || echo readonly; touch /tmp/y 2>/dev/null && echo wrote-tmp || echo readonly-tmp"]);
+    assert_eq!(ro.ok(), "readonly\nreadonly-tmp\n");
+    let priv_ =
+        g.run(&["run", "--rm", "--privileged", &img, "sh", "-c", "mount -t tmpfs t /tmp && echo mounted"]);
+    assert_eq!(priv_.ok(), "mounted\n");
+}
+
+#[test]
+fn seccomp_default_and_unconfined() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let denied = g.run(&[
+        "run",
+        "--rm",
+        "--cap-add",
+        "SYS_ADMIN",
+        "--security-opt",
+        "seccomp=unconfined",
+        &img,
+        "sh",
+        "-c",
+        "unshare -m true && echo allowed",
+    ]);
+    assert_eq!(denied.ok(), "allowed\n");
+    let out = g.run(&["run", "--rm", &img, "sh", "-c", "unshare -u true 2>&1; echo rc=$?"]);
+    assert!(out.ok().contains("Operation not permitted") && out.stdout.contains("rc=1"), "{}", out.stdout);
+    let nnp = g.run(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "no-new-privileges",
+        &img,
+        "grep",
+        "NoNewPrivs",
+        "/proc/self/status",
+    ]);
+    assert!(nnp.ok().contains("NoNewPrivs:\t1"));
+    let plain = g.run(&["run", "--rm", &img, "grep", "Seccomp:", "/proc/self/status"]);
+    assert!(plain.ok().contains("Seccomp:\t2"), "filter mode: {}", plain.stdout);
+}
+
+#[test]
+fn users_from_the_image() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    assert_eq!(g.run(&["run", "--rm", "-u", "nobody", &img, "id", "-u"]).ok(), "65534\n");
+    assert_eq!(
+        g.run(&["run", "--rm", "-u", "10000:20000", &img, "sh", "-c", "echo $(id -u):$(id -g)"]).ok(),
+        "10000:20000\n"
+    );
+    let nobody_caps = g.run(&["run", "--rm", "-u", "nobody", &img, "grep", "CapEff", "/proc/self/status"]);
+    assert!(nobody_caps.ok().contains("0000000000000000"), "a non-root user has no effective capabilities");
+    let unknown = g.run(&["run", "--rm", "-u", "ghost", &img, "true"]);
+    assert!(unknown.fails().contains("unable to find user ghost"), "{}", unknown.stderr);
+    assert_eq!(g.run(&["run", "--rm", "-u", "www", &img, "sh", "-c", "echo $HOME"]).ok(), "/home/www\n");
+}
+
+#[test]
+fn workdir_escape_via_proc_fd_is_refused() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    for fd in 3..9 {
+        let w = format!("/proc/self/fd/{fd}");
+        let out = g.run(&["run", "--rm", "-w", &w, &img, "sh", "-c", "ls .. >/dev/null 2>&1; pwd"]);
+        assert!(
+            out.code != 0 || !out.stdout.contains("/proc"),
+            "workdir {w} escaped: {} {}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    assert!(g.run(&["run", "--rm", "-w", "relative", &img, "true"]).fails().contains("absolute path"));
+}
+
+#[test]
+fn devices_and_namespace_sharing() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    let dev = g.run(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/null:/dev/mynull",
+        &img,
+        "sh",
+        "-c",
+        "echo hi > /dev/mynull && echo ok",
+    ]);
+    assert_eq!(dev.ok(), "ok\n");
+    // Without --device, other host devices cannot be created and opened (device cgroup).
+    let denied = g.run(&[
+        "run",
+        "--rm",
+        &img,
+        "sh",
+        "-c",
+        "mknod /tmp/mem c 1 1 && cat /tmp/mem > /dev/null 2>&1 && echo opened || echo denied",
+    ]);
+    assert_eq!(denied.ok(), "denied\n");
+    g.run(&["run", "-d", "--name", "ipcowner", &img, "sleep", "30"]).ok();
+    let owner_pid: i32 = g.inspect("{{.State.Pid}}", "ipcowner").parse().unwrap();
+    let owner_ipc = std::fs::read_link(format!("/proc/{owner_pid}/ns/ipc")).unwrap();
+    let joined =
+        g.run(&["run", "--rm", "--ipc", "container:ipcowner", &img, "readlink", "/proc/self/ns/ipc"]);
+    assert_eq!(joined.ok().trim(), owner_ipc.to_str().unwrap());
+    let host_pid_ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let hostpid = g.run(&["run", "--rm", "--pid", "host", &img, "readlink", "/proc/self/ns/pid"]);
+    assert_eq!(hostpid.ok().trim(), host_pid_ns.to_str().unwrap());
+}
+
+#[test]
+fn container_prune_and_rmi_conflicts() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&["run", "--name", "old", &img, "true"]).ok();
+    g.run(&["run", "-d", "--name", "live", &img, "sleep", "30"]).ok();
+    let rmi = g.run(&["rmi", &img]);
+    assert!(rmi.fails().contains("image is being used by running container"), "{}", rmi.stderr);
+    let out = g.run(&["container", "prune", "-f"]);
+    assert!(out.ok().starts_with("Deleted Containers:\n"), "{}", out.stdout);
+    assert_eq!(g.run(&["ps", "-aq"]).ok().lines().count(), 1, "the running one stays");
+    g.run(&["rm", "-f", "live"]).ok();
+    g.run(&["create", "--name", "stopped", &img, "true"]).ok();
+    let rmi = g.run(&["rmi", &img]);
+    assert!(rmi.fails().contains("must force"), "{}", rmi.stderr);
+    assert!(
+        g.run(&["image", "prune", "-a", "-f"]).ok().starts_with("Total reclaimed space: 0B"),
+        "images in use are kept"
+    );
+}
