@@ -598,3 +598,178 @@ fn container_prune_and_rmi_conflicts() {
         "images in use are kept"
     );
 }
+
+#[test]
+fn exec_into_a_running_container() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&["run", "-d", "--name", "host1", "-e", "A=1", &img, "sleep", "60"]).ok();
+    let out = g.run(&["exec", "host1", "sh", "-c", "echo $A $(hostname) $$; ps | wc -l"]);
+    let id = g.inspect("{{.Id}}", "host1");
+    let text = out.ok();
+    assert!(text.starts_with(&format!("1 {} ", &id[..12])), "same env and hostname: {text}");
+    assert_eq!(
+        g.run(&["exec", "-e", "A=2", "-w", "/tmp", "host1", "sh", "-c", "echo $A $(pwd)"]).ok(),
+        "2 /tmp\n"
+    );
+    assert_eq!(g.run(&["exec", "-u", "nobody", "host1", "id", "-u"]).ok(), "65534\n");
+    assert_eq!(g.run(&["exec", "host1", "sh", "-c", "exit 7"]).code, 7);
+    assert_eq!(g.run_with_input(&["exec", "-i", "host1", "cat"], "piped\n").ok(), "piped\n");
+    g.run(&["exec", "-d", "host1", "sh", "-c", "sleep 0.2; echo late > /late"]).ok();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(g.run(&["exec", "host1", "cat", "/late"]).ok(), "late\n");
+    // exec -it hands over a terminal and returns.
+    let mut p = Pty::spawn(g.command(&["exec", "-it", "host1", "sh"]));
+    p.expect("# ", 10);
+    p.send(b"tty; exit 5\r");
+    p.expect("/dev/pts/", 10);
+    assert_eq!(p.wait(10), 5);
+    g.run(&["stop", "-t", "0", "host1"]).ok();
+    assert_eq!(g.run(&["exec", "host1", "true"]).code, 126, "not running");
+}
+
+#[test]
+fn top_diff_and_events() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&[
+        "run",
+        "-d",
+        "--name",
+        "work",
+        &img,
+        "sh",
+        "-c",
+        "echo x > /README.md; rm /bin/vi; touch /etc/new; sleep 60",
+    ])
+    .ok();
+    std::thread::sleep(Duration::from_millis(400));
+    let top = g.run(&["top", "work"]);
+    let text = top.ok();
+    assert!(
+        text.starts_with("UID") && text.lines().next().unwrap().contains("PPID") && text.contains("CMD"),
+        "{text}"
+    );
+    let pid = g.inspect("{{.State.Pid}}", "work");
+    assert!(text.lines().any(|l| l.split_whitespace().nth(1) == Some(pid.as_str())), "host PIDs: {text}");
+    assert!(text.contains("sleep 60"), "{text}");
+    let diff = g.run(&["diff", "work"]);
+    let lines: Vec<&str> = diff.ok().lines().collect();
+    for want in ["A /README.md", "C /bin", "D /bin/vi", "C /etc", "A /etc/new"] {
+        assert!(lines.contains(&want), "{want} in {lines:?}");
+    }
+    assert!(!lines.contains(&"A /etc/hostname"), "{lines:?}");
+    g.run(&["stop", "-t", "0", "work"]).ok();
+    g.run(&["rm", "work"]).ok();
+    let ev = g.run(&["events", "--since", "5m", "--until", "0s"]);
+    let text = ev.ok();
+    for action in ["create", "start", "kill", "die", "stop", "destroy"] {
+        assert!(text.contains(&format!(" container {action} ")), "{action} in {text}");
+    }
+    assert!(text.contains(" image pull "), "{text}");
+    let only = g.run(&[
+        "events",
+        "--since",
+        "5m",
+        "--until",
+        "0s",
+        "--filter",
+        "event=die",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.exitCode}}",
+    ]);
+    assert_eq!(only.ok().trim(), "die 137");
+}
+
+#[test]
+fn cp_both_ways_and_confined() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&["run", "-d", "--name", "files", &img, "sh", "-c", "mkdir -p /d/sub; echo inside > /d/sub/f; ln -s /etc/passwd /d/link; ln -s ../../../../../../etc /up; ln -s / /rootlink; sleep 60"]).ok();
+    std::thread::sleep(Duration::from_millis(400));
+    let host = g.dir.path().join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    g.run(&["cp", "files:/d/sub/f", host.join("f.txt").to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(host.join("f.txt")).unwrap(), "inside\n");
+    g.run(&["cp", "files:/d", host.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(host.join("d/sub/f")).unwrap(), "inside\n");
+    assert_eq!(
+        std::fs::read_link(host.join("d/link")).unwrap().to_str(),
+        Some("/etc/passwd"),
+        "symlinks copied as links"
+    );
+    // Symlinks in the container resolve inside it: /up/passwd is the container's passwd.
+    g.run(&["cp", "files:/up/passwd", host.join("p").to_str().unwrap()]).ok();
+    assert!(
+        std::fs::read_to_string(host.join("p")).unwrap().contains("www:x:1000"),
+        "the image's passwd, not the host's"
+    );
+    // Into the container: through a symlink to / stays inside the container.
+    std::fs::write(host.join("in.txt"), "from host\n").unwrap();
+    g.run(&["cp", host.join("in.txt").to_str().unwrap(), "files:/rootlink/tmp/"]).ok();
+    assert_eq!(g.run(&["exec", "files", "cat", "/tmp/in.txt"]).ok(), "from host\n");
+    g.run(&["cp", host.join("in.txt").to_str().unwrap(), "files:/up/escape.txt"]).ok();
+    assert!(!std::path::Path::new("/etc/escape.txt").exists(), "wrote outside the container");
+    assert_eq!(g.run(&["exec", "files", "cat", "/etc/escape.txt"]).ok(), "from host\n");
+    // A stopped container's files are reachable too.
+    g.run(&["stop", "-t", "0", "files"]).ok();
+    g.run(&["cp", "files:/tmp/in.txt", host.join("after.txt").to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(host.join("after.txt")).unwrap(), "from host\n");
+    assert!(
+        g.run(&["cp", "files:/nope", host.to_str().unwrap()])
+            .fails()
+            .contains("Could not find the file /nope")
+    );
+}
+
+#[test]
+fn log_rotation_and_init() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&[
+        "run",
+        "--name",
+        "chatty",
+        "--log-opt",
+        "max-size=2k",
+        "--log-opt",
+        "max-file=2",
+        &img,
+        "sh",
+        "-c",
+        "seq 1 2000",
+    ])
+    .ok();
+    let log = g.inspect("{{.LogPath}}", "chatty");
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(size <= 2048, "rotated at max-size: {size}");
+    assert!(
+        std::path::Path::new(&format!("{log}.1")).exists()
+            && !std::path::Path::new(&format!("{log}.2")).exists()
+    );
+    let tail = g.run(&["logs", "--tail", "1", "chatty"]);
+    assert_eq!(tail.ok(), "2000\n");
+    assert!(
+        g.run(&["run", "--rm", "--log-opt", "max-size=x", &img, "true"]).fails().contains("invalid max-size")
+    );
+}
+
+#[test]
+fn the_gantry_binary_is_never_writable_from_a_container() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&["run", "-d", "--name", "cve", &img, "sleep", "60"]).ok();
+    let pid: i32 = g.inspect("{{.State.Pid}}", "cve").parse().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let monitor: i32 = status.lines().find_map(|l| l.strip_prefix("PPid:")).unwrap().trim().parse().unwrap();
+    // The monitor (which created the container) runs from a read-only mount of the binary, so
+    // /proc/<pid>/exe can never be opened for writing (EROFS once the binary is not running).
+    let exe = format!("/proc/{monitor}/exe");
+    let vfs = rustix::fs::statvfs(exe.as_str()).unwrap();
+    assert!(
+        vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+        "monitor binary is on a writable mount"
+    );
+    assert!(std::fs::read_link(&exe).unwrap().ends_with("gantry-exe"));
+    assert!(std::fs::OpenOptions::new().write(true).open(&exe).is_err());
+}

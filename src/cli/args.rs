@@ -79,6 +79,19 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Execute a command in a running container
+    Exec(ExecArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
+    /// Get real time events
+    Events(EventsArgs),
+    /// The exec helper (started by gantry itself)
+    #[command(name = "__exec", hide = true)]
+    ExecHelper(ExecHelperArgs),
     /// The per-container monitor (started by gantry itself)
     #[command(name = "__monitor", hide = true)]
     Monitor(MonitorArgs),
@@ -121,6 +134,77 @@ pub struct MonitorArgs {
     #[arg(long)]
     pub wait_for_attach: bool,
     pub id: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecHelperArgs {
+    #[arg(long)]
+    pub state_root: PathBuf,
+    #[arg(long)]
+    pub run_root: PathBuf,
+    #[arg(long)]
+    pub settings: PathBuf,
+    pub id: String,
+    pub request: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    pub container: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TopArgs {
+    pub container: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    pub container: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CpArgs {
+    /// CONTAINER:SRC_PATH or a local path
+    pub source: String,
+    /// CONTAINER:DEST_PATH or a local path
+    pub dest: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EventsArgs {
+    /// Show all events created since timestamp (RFC 3339, Unix seconds or a duration like 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Stream events until this timestamp
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Filter output based on conditions provided (type=, event=, container=, image=)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format output using a Go-style template
+    #[arg(long)]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,8 +5,10 @@ mod args;
 mod attach;
 mod auth;
 mod containers;
+mod events;
 mod format;
 mod images;
+mod inspect_fs;
 mod logs;
 mod output;
 mod ps;
@@ -41,6 +43,16 @@ pub fn main() -> ExitCode {
             wait_for_attach: m.wait_for_attach,
         };
         return ExitCode::from(crate::engine::monitor::main(args).clamp(0, 255) as u8);
+    }
+    // The exec helper, too, must stay single-threaded (libcontainer clones from it).
+    if let Command::ExecHelper(h) = command {
+        let opts = EngineOptions {
+            root: Some(h.state_root),
+            run: Some(h.run_root),
+            config_path: Some(h.settings),
+            credentials_path: None,
+        };
+        return ExitCode::from(crate::engine::exec::helper_main(opts, &h.id, &h.request).clamp(0, 255) as u8);
     }
     let _log_guard = init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -99,7 +111,12 @@ async fn run(cli: &Cli, command: Command) -> Outcome {
         Command::Logs(a) => logs::logs(&engine, a).await,
         Command::Attach(a) => attach::attach_command(&engine, a).await,
         Command::Container(sub) => container_command(&engine, sub).await,
-        Command::Monitor(_) => Ok(()),
+        Command::Exec(a) => inspect_fs::exec(&engine, a).await,
+        Command::Top(a) => inspect_fs::top(&engine, a),
+        Command::Diff(a) => inspect_fs::diff(&engine, a),
+        Command::Cp(a) => inspect_fs::cp(&engine, a),
+        Command::Events(a) => events::events(&engine, a).await,
+        Command::Monitor(_) | Command::ExecHelper(_) => Ok(()),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod container;
 pub mod digest;
 pub mod error;
 pub mod events;
+pub mod exec;
 pub mod image;
 pub mod layer;
 pub mod monitor;

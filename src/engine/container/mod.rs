@@ -6,6 +6,7 @@ pub mod config;
 pub mod dirs;
 pub mod exe;
 pub mod inspect;
+pub mod inspect_fs;
 pub mod lifecycle;
 pub mod logs;
 pub mod names;
