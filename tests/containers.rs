@@ -773,3 +773,55 @@ fn the_gantry_binary_is_never_writable_from_a_container() {
     assert!(std::fs::read_link(&exe).unwrap().ends_with("gantry-exe"));
     assert!(std::fs::OpenOptions::new().write(true).open(&exe).is_err());
 }
+
+#[test]
+fn entrypoint_env_file_init_and_fds() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    // Only the standard streams reach the container's process (`ls` itself opens one more).
+    let fds = g.run(&["run", "--rm", &img, "sh", "-c", "ls /proc/self/fd | sort -n | tr '\\n' ' '"]);
+    assert_eq!(fds.ok().trim(), "0 1 2 3", "{}", fds.stdout);
+    let env = g.dir.path().join("env.list");
+    std::fs::write(&env, "# comment\nFROM_FILE=yes\n\nSECOND=2\n").unwrap();
+    let out = g.run(&[
+        "run",
+        "--rm",
+        "--env-file",
+        env.to_str().unwrap(),
+        "-e",
+        "SECOND=override",
+        &img,
+        "sh",
+        "-c",
+        "echo $FROM_FILE $SECOND",
+    ]);
+    assert_eq!(out.ok(), "yes override\n");
+    assert_eq!(
+        g.run(&["run", "--rm", "--entrypoint", "echo", &img, "via", "entrypoint"]).ok(),
+        "via entrypoint\n"
+    );
+    assert_eq!(g.run(&["run", "--rm", "--entrypoint", "", &img, "echo", "cleared"]).ok(), "cleared\n");
+    assert_eq!(
+        g.inspect(
+            "{{json .Config.Entrypoint}}",
+            &g.run(&["create", "--entrypoint", "", &img, "true"]).ok().trim().to_string()
+        ),
+        "null"
+    );
+    // --init: a small init is PID 1 and the command runs under it.
+    let init = g.run(&[
+        "run",
+        "--rm",
+        "--init",
+        &img,
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$",
+    ]);
+    let text = init.ok();
+    assert!(text.starts_with("/sbin/docker-init -- sh"), "{text}");
+    assert_ne!(text.lines().nth(1), Some("1"), "the command is not PID 1");
+    // start -i feeds stdin to a container created with -i.
+    let id = g.run(&["create", "-i", &img, "sh", "-c", "read line; echo got $line"]).ok().trim().to_string();
+    assert_eq!(g.run_with_input(&["start", "-a", "-i", &id], "typed\n").ok(), "got typed\n");
+}
