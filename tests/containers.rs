@@ -804,7 +804,7 @@ fn entrypoint_env_file_init_and_fds() {
     assert_eq!(
         g.inspect(
             "{{json .Config.Entrypoint}}",
-            &g.run(&["create", "--entrypoint", "", &img, "true"]).ok().trim().to_string()
+            g.run(&["create", "--entrypoint", "", &img, "true"]).ok().trim()
         ),
         "null"
     );
