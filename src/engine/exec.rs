@@ -72,9 +72,7 @@ fn run(engine: &Engine, id: &str, req: &ExecRequest) -> Result<i32, String> {
         .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
         .unwrap_or_default();
     for e in &req.env {
-        let key = e.split('=').next().unwrap_or("");
-        env.retain(|x| x.split('=').next() != Some(key));
-        env.push(e.clone());
+        crate::engine::container::config::set_env(&mut env, e);
     }
     process["args"] = serde_json::json!(req.args);
     process["env"] = serde_json::json!(env);
@@ -148,13 +146,7 @@ fn wait(pid: i32) -> i32 {
     if r != pid {
         return 126;
     }
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        255
-    }
+    sys::exit_code(status)
 }
 
 /// Copies between our terminal (raw) and the container's pty until the process closes it.
@@ -208,17 +200,8 @@ fn relay_terminal(master: &OwnedFd, _pid: i32) {
 impl Engine {
     /// The command line that runs an exec helper for this engine (state dirs and settings).
     pub fn exec_command(&self, id: &str, req: &ExecRequest) -> super::Result<std::process::Command> {
-        let exe = super::container::exe::ensure(&self.paths.protected_exe())?;
-        let mut cmd = std::process::Command::new(exe);
-        cmd.arg("__exec")
-            .arg("--state-root")
-            .arg(self.paths.root())
-            .arg("--run-root")
-            .arg(self.paths.run())
-            .arg("--settings")
-            .arg(&self.config_path)
-            .arg(id)
-            .arg(serde_json::to_string(req).unwrap_or_default());
+        let mut cmd = self.helper_command("__exec")?;
+        cmd.arg(id).arg(serde_json::to_string(req).unwrap_or_default());
         Ok(cmd)
     }
 }

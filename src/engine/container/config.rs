@@ -176,6 +176,13 @@ impl HostConfig {
     }
 }
 
+/// Sets `KEY=VALUE` in an environment list, replacing an earlier entry for the same key.
+pub fn set_env(env: &mut Vec<String>, entry: &str) {
+    let key = entry.split('=').next().unwrap_or("");
+    env.retain(|x| x.split('=').next() != Some(key));
+    env.push(entry.to_string());
+}
+
 /// Parses Docker's size units: `10`, `10b`, `10k`, `10m`, `1g` (binary multiples).
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim().to_ascii_lowercase();

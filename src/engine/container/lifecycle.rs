@@ -192,19 +192,10 @@ impl Engine {
     }
 
     async fn spawn_monitor(&self, id: &str, wait_for_attach: bool) -> Result<()> {
-        let exe = exe::ensure(&self.paths.protected_exe())?;
         let dirs = ContainerDirs::new(&self.paths, id);
         crate::engine::create_private_dir(&dirs.run)?;
-        let mut cmd = std::process::Command::new(&exe);
-        cmd.arg("__monitor")
-            .arg("--state-root")
-            .arg(self.paths.root())
-            .arg("--run-root")
-            .arg(self.paths.run())
-            .arg("--settings")
-            .arg(&self.config_path)
-            .arg("--credentials")
-            .arg(self.registry.credentials().path());
+        let mut cmd = self.helper_command("__monitor")?;
+        cmd.arg("--credentials").arg(self.registry.credentials().path());
         if wait_for_attach {
             cmd.arg("--wait-for-attach");
         }
@@ -212,8 +203,7 @@ impl Engine {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
-        let mut child =
-            cmd.spawn().map_err(|e| Error::io(format!("starting the monitor {}", exe.display()), e))?;
+        let mut child = cmd.spawn().map_err(|e| Error::io("starting the monitor", e))?;
         let stdout = child.stdout.take().ok_or_else(|| Error::Runtime("monitor has no sync pipe".into()))?;
         let name = id.to_string();
         tokio::task::spawn_blocking(move || {
@@ -243,6 +233,21 @@ impl Engine {
         })
         .await
         .map_err(|e| Error::Runtime(format!("waiting for the monitor: {e}")))?
+    }
+
+    /// A gantry helper process (`__monitor`, `__exec`) run from the protected binary and told
+    /// where this engine's state and settings are.
+    pub(crate) fn helper_command(&self, verb: &str) -> Result<std::process::Command> {
+        let exe = exe::ensure(&self.paths.protected_exe())?;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.arg(verb)
+            .arg("--state-root")
+            .arg(self.paths.root())
+            .arg("--run-root")
+            .arg(self.paths.run())
+            .arg("--settings")
+            .arg(&self.config_path);
+        Ok(cmd)
     }
 
     /// Stops a container: its stop signal (TERM by default), then KILL after `timeout` seconds.

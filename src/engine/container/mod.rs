@@ -91,9 +91,7 @@ impl Engine {
         };
         let mut env = strings("Env").unwrap_or_default();
         for e in &req.env {
-            let key = e.split('=').next().unwrap_or("");
-            env.retain(|x| x.split('=').next() != Some(key));
-            env.push(e.clone());
+            crate::engine::container::config::set_env(&mut env, e);
         }
         let mut labels: BTreeMap<String, String> = ic
             .get("Labels")

@@ -22,14 +22,7 @@ pub struct ExitStatus(i32);
 impl ExitStatus {
     /// Docker's exit code: the status, or 128 + the signal that killed it.
     pub fn code(self) -> i32 {
-        let s = self.0;
-        if libc::WIFEXITED(s) {
-            libc::WEXITSTATUS(s)
-        } else if libc::WIFSIGNALED(s) {
-            128 + libc::WTERMSIG(s)
-        } else {
-            255
-        }
+        sys::exit_code(self.0)
     }
 }
 

@@ -108,6 +108,17 @@ fn set_lo_up() -> io::Result<()> {
     Ok(())
 }
 
+/// Docker's exit code for a wait(2) status: the exit status, or 128 + the killing signal.
+pub fn exit_code(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        255
+    }
+}
+
 /// The start time of a process (field 22 of /proc/<pid>/stat), to tell a live process from a
 /// later one that reused its PID.
 pub fn start_time(pid: i32) -> Option<u64> {

@@ -151,9 +151,7 @@ fn environment(c: &ContainerConfig, u: &ResolvedUser) -> Vec<String> {
     let mut env: Vec<String> = Vec::new();
     let has = |env: &[String], k: &str| env.iter().any(|e| e.split('=').next() == Some(k));
     for e in &c.env {
-        let key = e.split('=').next().unwrap_or("");
-        env.retain(|x| x.split('=').next() != Some(key));
-        env.push(e.clone());
+        crate::engine::container::config::set_env(&mut env, e);
     }
     if !has(&env, "PATH") {
         env.insert(0, format!("PATH={DEFAULT_PATH}"));
