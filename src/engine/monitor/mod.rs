@@ -221,8 +221,8 @@ fn sleep_unless_stopped(engine: &Engine, id: &str, d: Duration) -> bool {
 }
 
 /// The container will not run again: unmount first, then record the exit (so a new start,
-/// which needs the exited state, can never race this cleanup), tell the clients, and honour
-/// `--rm`.
+/// which needs the exited state, can never race this cleanup), honour `--rm`, and tell the
+/// clients.
 fn finish(
     engine: &Engine,
     id: &str,
@@ -239,9 +239,8 @@ fn finish(
                 .map_err(|e| engine.db.err(e))
         })
         .map_err(|e| e.to_string())?;
+    // With --rm, remove first: a client told of the exit then finds the container gone.
+    let removed = if host.auto_remove { engine.destroy(id).map_err(|e| e.to_string()) } else { Ok(()) };
     clients.broadcast_exit(code);
-    if host.auto_remove {
-        engine.destroy(id).map_err(|e| e.to_string())?;
-    }
-    Ok(())
+    removed
 }
