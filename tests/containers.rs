@@ -378,9 +378,7 @@ fn a_killed_monitor_is_noticed() {
     let g = Gantry::new();
     let img = g.busybox();
     g.run(&["run", "-d", "--name", "orphan", &img, "sleep", "300"]).ok();
-    let pid: i32 = g.inspect("{{.State.Pid}}", "orphan").parse().unwrap();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let monitor: i32 = status.lines().find_map(|l| l.strip_prefix("PPid:")).unwrap().trim().parse().unwrap();
+    let (pid, monitor) = g.init_and_monitor("orphan");
     let cmd = std::fs::read_to_string(format!("/proc/{monitor}/cmdline")).unwrap();
     assert!(cmd.contains("__monitor"), "the container's parent is its monitor: {cmd:?}");
     unsafe { libc::kill(monitor, libc::SIGKILL) };
@@ -759,9 +757,7 @@ fn the_gantry_binary_is_never_writable_from_a_container() {
     let g = Gantry::new();
     let img = g.busybox();
     g.run(&["run", "-d", "--name", "cve", &img, "sleep", "60"]).ok();
-    let pid: i32 = g.inspect("{{.State.Pid}}", "cve").parse().unwrap();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let monitor: i32 = status.lines().find_map(|l| l.strip_prefix("PPid:")).unwrap().trim().parse().unwrap();
+    let (_init, monitor) = g.init_and_monitor("cve");
     // The monitor (which created the container) runs from a read-only mount of the binary, so
     // /proc/<pid>/exe can never be opened for writing (EROFS once the binary is not running).
     let exe = format!("/proc/{monitor}/exe");

@@ -126,6 +126,18 @@ impl Gantry {
         self.run(&["inspect", "-f", template, name]).ok().trim().to_string()
     }
 
+    /// The host PIDs of a running container's init and of its monitor (the init's parent).
+    pub fn init_and_monitor(&self, name: &str) -> (i32, i32) {
+        let pid: i32 = self.inspect("{{.State.Pid}}", name).parse().expect("a running container");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("init status");
+        let monitor = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("PPid");
+        (pid, monitor)
+    }
+
     /// Polls `inspect -f` until it prints `want` (or panics after `secs`).
     #[track_caller]
     pub fn wait_for(&self, template: &str, name: &str, want: &str, secs: u64) {
