@@ -27,6 +27,8 @@ impl ExitStatus {
 }
 
 struct Client {
+    /// Stable identity: indexes shift when clients leave mid-iteration.
+    id: u64,
     stream: UnixStream,
     decoder: Decoder,
     stdin: bool,
@@ -39,6 +41,7 @@ struct Client {
 pub struct Clients {
     listener: UnixListener,
     list: Vec<Client>,
+    next_id: u64,
     start_requested: bool,
     /// A terminal size a client sent before the container started.
     pending_resize: Option<(u16, u16)>,
@@ -49,7 +52,7 @@ impl Clients {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;
         listener.set_nonblocking(true)?;
-        Ok(Self { listener, list: Vec::new(), start_requested: false, pending_resize: None })
+        Ok(Self { listener, list: Vec::new(), next_id: 0, start_requested: false, pending_resize: None })
     }
 
     fn accept(&mut self) {
@@ -57,7 +60,9 @@ impl Clients {
             let _ = stream.set_nonblocking(false);
             // A client that stops reading is dropped rather than stalling the container.
             let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+            self.next_id += 1;
             self.list.push(Client {
+                id: self.next_id,
                 stream,
                 decoder: Decoder::default(),
                 stdin: false,
@@ -77,25 +82,31 @@ impl Clients {
                 fds.push(PollFd::new(&c.stream, PollFlags::IN));
             }
             let _ = poll(&mut fds, Some(&timespec(Duration::from_millis(100))));
-            let ready: Vec<bool> = fds.iter().skip(1).map(|f| !f.revents().is_empty()).collect();
+            let ready: Vec<u64> = fds
+                .iter()
+                .skip(1)
+                .zip(&self.list)
+                .filter(|(f, _)| !f.revents().is_empty())
+                .map(|(_, c)| c.id)
+                .collect();
             drop(fds);
             self.accept();
-            for (i, r) in ready.into_iter().enumerate() {
-                if r {
-                    let mut early = EarlyInput::default();
-                    let _ = self.read_client(i, &mut early);
-                    if early.resize.is_some() {
-                        self.pending_resize = early.resize;
-                    }
+            for id in ready {
+                let mut early = EarlyInput::default();
+                if !self.read_client(id, &mut early) {
+                    self.list.retain(|c| c.id != id);
+                }
+                if early.resize.is_some() {
+                    self.pending_resize = early.resize;
                 }
             }
         }
     }
 
-    /// Reads what client `i` sent; false when it is gone.
-    fn read_client(&mut self, i: usize, input: &mut dyn Input) -> bool {
+    /// Reads what client `id` sent; false when it is gone.
+    fn read_client(&mut self, id: u64, input: &mut dyn Input) -> bool {
         let mut buf = [0u8; 16 * 1024];
-        let Some(c) = self.list.get_mut(i) else { return false };
+        let Some(c) = self.list.iter_mut().find(|c| c.id == id) else { return false };
         let n = match c.stream.read(&mut buf) {
             Ok(0) | Err(_) => return false,
             Ok(n) => n,
@@ -213,6 +224,17 @@ impl Input for ContainerInput<'_> {
     }
 }
 
+/// What a polled descriptor is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Init,
+    Stdout,
+    Stderr,
+    Pty,
+    Listener,
+    Client(u64),
+}
+
 fn timespec(d: Duration) -> rustix::event::Timespec {
     rustix::event::Timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as i64 }
 }
@@ -262,40 +284,43 @@ pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter) -> ExitS
             }
         }
         let mut fds: Vec<PollFd<'_>> = Vec::new();
-        let mut kinds: Vec<u8> = Vec::new();
+        let mut kinds: Vec<Source> = Vec::new();
         if let Some(p) = &pidfd {
             if status.is_none() {
                 fds.push(PollFd::new(p, PollFlags::IN));
-                kinds.push(0);
+                kinds.push(Source::Init);
             }
         }
-        for (k, fd) in [(1u8, &proc.stdout), (2, &proc.stderr), (3, &proc.master)] {
+        for (k, fd) in
+            [(Source::Stdout, &proc.stdout), (Source::Stderr, &proc.stderr), (Source::Pty, &proc.master)]
+        {
             if let Some(fd) = fd {
                 fds.push(PollFd::new(fd, PollFlags::IN));
                 kinds.push(k);
             }
         }
         fds.push(PollFd::new(&clients.listener, PollFlags::IN));
-        kinds.push(4);
+        kinds.push(Source::Listener);
         for c in &clients.list {
             fds.push(PollFd::new(&c.stream, PollFlags::IN));
-            kinds.push(5);
+            kinds.push(Source::Client(c.id));
         }
         let wait = if exited_at.is_some() { Duration::from_millis(50) } else { Duration::from_secs(1) };
         let _ = poll(&mut fds, Some(&timespec(wait)));
-        let ready: Vec<(u8, PollFlags)> =
-            kinds.iter().copied().zip(fds.iter().map(|f| f.revents())).collect();
+        let ready: Vec<Source> = kinds
+            .into_iter()
+            .zip(fds.iter())
+            .filter(|(_, f)| !f.revents().is_empty())
+            .map(|(k, _)| k)
+            .collect();
         drop(fds);
-        let mut client_index = 0usize;
-        let mut gone = Vec::new();
-        for (kind, rev) in ready {
+        for kind in ready {
             match kind {
-                1..=3 if !rev.is_empty() => {
-                    let stream = if kind == 2 { Stream::Stderr } else { Stream::Stdout };
-                    let slot = match kind {
-                        1 => &mut proc.stdout,
-                        2 => &mut proc.stderr,
-                        _ => &mut proc.master,
+                Source::Stdout | Source::Stderr | Source::Pty => {
+                    let (stream, slot) = match kind {
+                        Source::Stdout => (Stream::Stdout, &mut proc.stdout),
+                        Source::Stderr => (Stream::Stderr, &mut proc.stderr),
+                        _ => (Stream::Stdout, &mut proc.master),
                     };
                     let read = slot.as_ref().map(|fd| rustix::io::read(fd, &mut buf[..]));
                     match read {
@@ -308,24 +333,18 @@ pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter) -> ExitS
                         _ => *slot = None,
                     }
                 }
-                4 if !rev.is_empty() => clients.accept(),
-                5 => {
-                    if !rev.is_empty() {
-                        let mut input = ContainerInput {
-                            pipe: &mut proc.stdin,
-                            master: proc.master.as_ref().map(|m| m.as_fd()),
-                        };
-                        if !clients.read_client(client_index, &mut input) {
-                            gone.push(client_index);
-                        }
+                Source::Listener => clients.accept(),
+                Source::Client(id) => {
+                    let mut input = ContainerInput {
+                        pipe: &mut proc.stdin,
+                        master: proc.master.as_ref().map(|m| m.as_fd()),
+                    };
+                    if !clients.read_client(id, &mut input) {
+                        clients.list.retain(|c| c.id != id);
                     }
-                    client_index += 1;
                 }
-                _ => {}
+                Source::Init => {}
             }
-        }
-        for i in gone.into_iter().rev() {
-            clients.list.remove(i);
         }
         let _ = log.flush();
     }
