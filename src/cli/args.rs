@@ -89,12 +89,116 @@ pub enum Command {
     Cp(CpArgs),
     /// Get real time events
     Events(EventsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// The exec helper (started by gantry itself)
     #[command(name = "__exec", hide = true)]
     ExecHelper(ExecHelperArgs),
     /// The per-container monitor (started by gantry itself)
     #[command(name = "__monitor", hide = true)]
     Monitor(MonitorArgs),
+    /// A user network's DNS responder (started by gantry itself)
+    #[command(name = "__dns", hide = true)]
+    Dns(DnsHelperArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PortArgs {
+    pub container: String,
+    /// PRIVATE_PORT[/PROTO]
+    pub port: Option<String>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network
+    Create(NetworkCreateArgs),
+    /// List networks
+    #[command(alias = "list")]
+    Ls(NetworkLsArgs),
+    /// Display detailed information on one or more networks
+    Inspect(InspectArgs),
+    /// Remove one or more networks
+    #[command(alias = "remove")]
+    Rm(NetworkRmArgs),
+    /// Remove all unused networks
+    Prune(PruneArgs),
+    /// Connect a container to a network
+    Connect(NetworkConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(NetworkConnectArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NetworkCreateArgs {
+    /// Driver to manage the Network (bridge)
+    #[arg(short, long)]
+    pub driver: Option<String>,
+    /// Subnet in CIDR format that represents a network segment
+    #[arg(long)]
+    pub subnet: Option<String>,
+    /// IPv4 Gateway for the master subnet
+    #[arg(long)]
+    pub gateway: Option<String>,
+    /// Allocate container IPs from a sub-range
+    #[arg(long)]
+    pub ip_range: Option<String>,
+    /// Restrict external access to the network
+    #[arg(long)]
+    pub internal: bool,
+    /// Set metadata on a network
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Set driver specific options
+    #[arg(short, long)]
+    pub opt: Vec<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NetworkLsArgs {
+    /// Provide filter values (name=, driver=, id=, label=)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Pretty-print networks using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate the output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only display network IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NetworkRmArgs {
+    #[arg(required = true)]
+    pub networks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NetworkConnectArgs {
+    /// Add network-scoped alias for the container
+    #[arg(long)]
+    pub alias: Vec<String>,
+    /// Force the container to disconnect from a network
+    #[arg(short, long)]
+    pub force: bool,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DnsHelperArgs {
+    /// The run directory holding the network's name table
+    pub run_net: PathBuf,
+    pub network_id: String,
+    /// The gateway address to answer on
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -282,9 +386,36 @@ pub struct RunArgs {
     /// PID namespace to use (host, container:<name|id>)
     #[arg(long)]
     pub pid: Option<String>,
-    /// Network mode (none, host, container:<name|id>; bridge arrives with networking)
+    /// Connect a container to a network (bridge, host, none, container:<name|id>, or a network's name)
     #[arg(long, alias = "net")]
     pub network: Option<String>,
+    /// Add network-scoped aliases for the container
+    #[arg(long, alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto])
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Add link to another container (name[:alias])
+    #[arg(long)]
+    pub link: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long)]
+    pub dns_option: Vec<String>,
     /// Log driver options (max-size, max-file)
     #[arg(long)]
     pub log_opt: Vec<String>,

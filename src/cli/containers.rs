@@ -81,11 +81,18 @@ fn request(a: &RunArgs) -> Result<CreateRequest, Failure> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::usage)?;
     let network = a.network.clone().unwrap_or_default();
-    if !matches!(network.as_str(), "" | "none" | "host" | "default") && !network.starts_with("container:") {
-        return Err(Failure::usage(format!(
-            "network mode {network:?} is not available yet (none, host and container:<name> are)"
-        )));
+    let mut port_bindings = crate::engine::network::ports::PortMap::new();
+    for p in &a.publish {
+        for (key, binding) in crate::engine::network::ports::parse_publish(p).map_err(Failure::usage)? {
+            port_bindings.entry(key.clone()).or_default().push(binding);
+        }
     }
+    let mut expose = Vec::new();
+    for e in &a.expose {
+        expose.extend(crate::engine::network::ports::parse_expose(e).map_err(Failure::usage)?);
+    }
+    // Published ports are exposed too, as in Docker.
+    expose.extend(port_bindings.keys().cloned());
     let host = HostConfig {
         restart_policy: restart,
         auto_remove: a.rm,
@@ -97,9 +104,16 @@ fn request(a: &RunArgs) -> Result<CreateRequest, Failure> {
         devices,
         ipc_mode: a.ipc.clone().unwrap_or_else(|| "private".into()),
         pid_mode: a.pid.clone().unwrap_or_default(),
-        network_mode: if network.is_empty() || network == "default" { "none".into() } else { network },
+        network_mode: if network.is_empty() || network == "default" { "bridge".into() } else { network },
         init: a.init,
         log_config: LogConfig { kind: "gantry-file".into(), config: log_opts },
+        port_bindings,
+        publish_all_ports: a.publish_all,
+        links: a.link.clone(),
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
+        extra_hosts: a.add_host.clone(),
     };
     for o in &host.security_opt {
         let ok = o.starts_with("seccomp=") || o.starts_with("seccomp:") || o.starts_with("no-new-privileges");
@@ -122,6 +136,8 @@ fn request(a: &RunArgs) -> Result<CreateRequest, Failure> {
         tty: a.tty,
         open_stdin: a.interactive,
         labels: labels(&a.label),
+        expose,
+        network_aliases: a.network_alias.clone(),
         host,
     })
 }

@@ -150,6 +150,7 @@ enum Kind {
     Any,
     Image,
     Container,
+    Network,
 }
 
 pub fn inspect(engine: &Arc<Engine>, a: InspectArgs) -> Outcome {
@@ -157,7 +158,10 @@ pub fn inspect(engine: &Arc<Engine>, a: InspectArgs) -> Outcome {
         None => Kind::Any,
         Some("image") => Kind::Image,
         Some("container") => Kind::Container,
-        Some(k) => return Err(Failure::new(format!("unsupported --type {k:?} (image or container)"))),
+        Some("network") => Kind::Network,
+        Some(k) => {
+            return Err(Failure::new(format!("unsupported --type {k:?} (image, container or network)")));
+        }
     };
     inspect_kind(engine, a, kind)
 }
@@ -166,17 +170,24 @@ pub fn inspect_containers_only(engine: &Arc<Engine>, a: InspectArgs) -> Outcome 
     inspect_kind(engine, a, Kind::Container)
 }
 
+pub fn inspect_networks_only(engine: &Arc<Engine>, a: InspectArgs) -> Outcome {
+    inspect_kind(engine, a, Kind::Network)
+}
+
 fn inspect_kind(engine: &Arc<Engine>, a: InspectArgs, kind: Kind) -> Outcome {
     let template = a.format.as_deref().map(Template::parse).transpose().map_err(Failure::new)?;
     let mut found = Vec::new();
     let mut failed = false;
     for name in &a.names {
-        // Containers first, as Docker does.
-        let container = if kind != Kind::Image { engine.inspect_container(name).ok() } else { None };
-        let result = match container {
-            Some(v) => Ok(v),
-            None if kind != Kind::Container => engine.inspect_image(name),
-            None => Err(crate::engine::Error::ContainerNotFound(name.clone())),
+        // Containers first, then images, then networks, as Docker does.
+        let result = match kind {
+            Kind::Container => engine.inspect_container(name),
+            Kind::Image => engine.inspect_image(name),
+            Kind::Network => engine.inspect_network(name),
+            Kind::Any => engine
+                .inspect_container(name)
+                .or_else(|_| engine.inspect_image(name))
+                .or_else(|_| engine.inspect_network(name)),
         };
         match result {
             Ok(v) => found.push(v),

@@ -10,6 +10,7 @@ mod format;
 mod images;
 mod inspect_fs;
 mod logs;
+mod network;
 mod output;
 mod ps;
 mod pull;
@@ -43,6 +44,11 @@ pub fn main() -> ExitCode {
             wait_for_attach: m.wait_for_attach,
         };
         return ExitCode::from(crate::engine::monitor::main(args).clamp(0, 255) as u8);
+    }
+    if let Command::Dns(d) = command {
+        return ExitCode::from(
+            crate::engine::network::dns::serve_main(&d.run_net, &d.network_id, &d.listen).clamp(0, 255) as u8,
+        );
     }
     // The exec helper, too, must stay single-threaded (libcontainer clones from it).
     if let Command::ExecHelper(h) = command {
@@ -116,7 +122,9 @@ async fn run(cli: &Cli, command: Command) -> Outcome {
         Command::Diff(a) => inspect_fs::diff(&engine, a),
         Command::Cp(a) => inspect_fs::cp(&engine, a),
         Command::Events(a) => events::events(&engine, a).await,
-        Command::Monitor(_) | Command::ExecHelper(_) => Ok(()),
+        Command::Port(a) => network::port(&engine, a),
+        Command::Network(sub) => network::network_command(&engine, sub),
+        Command::Monitor(_) | Command::ExecHelper(_) | Command::Dns(_) => Ok(()),
     }
 }
 

@@ -107,6 +107,15 @@ pub fn ps(engine: &Arc<Engine>, a: PsArgs) -> Outcome {
     if let Some(n) = limit {
         list.truncate(n);
     }
+    let published = engine.all_container_ports()?;
+    let ports = |c: &crate::engine::container::Container| -> String {
+        if !matches!(c.row.state, State::Running | State::Paused | State::Restarting) {
+            return String::new();
+        }
+        let exposed: Vec<String> = c.config.exposed_ports.keys().cloned().collect();
+        let active = published.get(c.id()).map(Vec::as_slice).unwrap_or(&[]);
+        crate::engine::network::inspect::ports_text(active, &exposed)
+    };
     if a.quiet {
         let out: String =
             list.iter().map(|c| format!("{}\n", if a.no_trunc { c.id() } else { c.short_id() })).collect();
@@ -122,7 +131,7 @@ pub fn ps(engine: &Arc<Engine>, a: PsArgs) -> Outcome {
                 "Command": format!("\"{}\"", c.command()),
                 "CreatedAt": crate::engine::container::inspect::time_text(c.row.created),
                 "RunningFor": format!("{} ago", human_duration(since(c.row.created))),
-                "Ports": "",
+                "Ports": ports(c),
                 "State": state_name(c.row.state),
                 "Status": status_text(c),
                 "Names": c.row.name,
@@ -142,7 +151,7 @@ pub fn ps(engine: &Arc<Engine>, a: PsArgs) -> Outcome {
             format!("\"{cmd}\""),
             format!("{} ago", human_duration(since(c.row.created))),
             status_text(c),
-            String::new(),
+            ports(c),
             c.row.name.clone(),
         ]);
     }

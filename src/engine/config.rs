@@ -7,6 +7,14 @@
 //! certs_dir = "/etc/docker/certs.d"             # <host:port>/ca.crt trusted per registry
 //! max_layer_bytes = 34359738368                  # extraction budget per layer
 //! max_image_bytes = 137438953472                 # extraction budget per image
+//!
+//! [network]
+//! bridge = "gantry0"           # the default bridge device (Docker's docker0)
+//! bip = "172.30.0.1/16"        # its gateway address and subnet (default: a free pool subnet)
+//! fixed_cidr = "172.30.5.0/24" # where container addresses come from (default: the subnet)
+//! mtu = 1500
+//! icc = true                   # inter-container traffic on the default bridge
+//! nft_table = "gantry"         # the nftables table gantry owns (family ip)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -34,6 +42,34 @@ pub struct EngineConfig {
     pub max_layer_entries: u64,
     /// Decompressed bytes one whole image may expand to.
     pub max_image_bytes: u64,
+    /// The default bridge and the packet-filter settings.
+    pub network: NetworkConfig,
+}
+
+/// Docker's daemon network options (`--bip`, `--fixed-cidr`, `--mtu`, `--icc`), plus the
+/// names of the host objects gantry owns.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    pub bridge: String,
+    pub bip: Option<String>,
+    pub fixed_cidr: Option<String>,
+    pub mtu: u32,
+    pub icc: bool,
+    pub nft_table: String,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            bridge: "gantry0".into(),
+            bip: None,
+            fixed_cidr: None,
+            mtu: 1500,
+            icc: true,
+            nft_table: "gantry".into(),
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -45,6 +81,7 @@ impl Default for EngineConfig {
             max_layer_bytes: 32 << 30,
             max_layer_entries: 2_000_000,
             max_image_bytes: 128 << 30,
+            network: NetworkConfig::default(),
         }
     }
 }
@@ -65,12 +102,42 @@ impl EngineConfig {
                 message: "max_concurrent_downloads must be between 1 and 32".into(),
             });
         }
+        cfg.network.validate().map_err(|message| Error::Config { path: path.to_path_buf(), message })?;
         Ok(cfg)
     }
 
     /// The config path in effect: `$GANTRY_CONFIG` or the default.
     pub fn default_path() -> PathBuf {
         std::env::var_os("GANTRY_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+    }
+}
+
+impl NetworkConfig {
+    fn validate(&self) -> std::result::Result<(), String> {
+        let name_ok = |n: &str| {
+            !n.is_empty()
+                && n.len() <= 15
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        };
+        if !name_ok(&self.bridge) {
+            return Err(format!("network.bridge {:?} is not a valid interface name", self.bridge));
+        }
+        if self.nft_table.is_empty()
+            || !self.nft_table.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(format!("network.nft_table {:?} must be letters, digits and _", self.nft_table));
+        }
+        if !(576..=65535).contains(&self.mtu) {
+            return Err(format!("network.mtu {} is out of range", self.mtu));
+        }
+        if let Some(b) = &self.bip {
+            b.parse::<ipnet::Ipv4Net>().map_err(|_| format!("network.bip {b:?} is not an IPv4 CIDR"))?;
+        }
+        if let Some(c) = &self.fixed_cidr {
+            c.parse::<ipnet::Ipv4Net>()
+                .map_err(|_| format!("network.fixed_cidr {c:?} is not an IPv4 CIDR"))?;
+        }
+        Ok(())
     }
 }
 
@@ -93,6 +160,13 @@ mod tests {
         assert_eq!(cfg.insecure_registries, vec!["r.lan:5000"]);
         assert_eq!(cfg.max_concurrent_downloads, 5);
         std::fs::write(&p, "max_concurrent_downloads = 0\n").unwrap();
+        assert!(EngineConfig::load(&p).is_err());
+        std::fs::write(&p, "[network]\nbridge = \"br0\"\nbip = \"10.99.0.1/24\"\nicc = false\n").unwrap();
+        let cfg = EngineConfig::load(&p).unwrap();
+        assert_eq!((cfg.network.bridge.as_str(), cfg.network.icc), ("br0", false));
+        std::fs::write(&p, "[network]\nbridge = \"a-name-far-too-long\"\n").unwrap();
+        assert!(EngineConfig::load(&p).is_err());
+        std::fs::write(&p, "[network]\nbip = \"10.99.0.1\"\n").unwrap();
         assert!(EngineConfig::load(&p).is_err());
         std::fs::write(&p, "bogus = 1\n").unwrap();
         let err = EngineConfig::load(&p).unwrap_err().to_string();

@@ -42,6 +42,10 @@ pub enum Error {
     ContainerNotFound(String),
     #[error("{0}")]
     Runtime(String),
+    #[error("network {0} not found")]
+    NetworkNotFound(String),
+    #[error("{0}")]
+    Network(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("{0}")]

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod image;
 pub mod layer;
 pub mod monitor;
+pub mod network;
 pub mod paths;
 pub mod platform;
 pub mod pull;

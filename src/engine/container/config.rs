@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::network::ports::{PortBinding, PortMap};
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ContainerConfig {
@@ -25,7 +27,13 @@ pub struct ContainerConfig {
     pub labels: BTreeMap<String, String>,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<i64>,
+    /// `{"80/tcp": {}}`: the image's EXPOSE plus `--expose`.
+    pub exposed_ports: BTreeMap<String, EmptyObject>,
 }
+
+/// Docker's `{}` values (as in `ExposedPorts`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EmptyObject {}
 
 impl ContainerConfig {
     /// The process to run: entrypoint followed by cmd.
@@ -143,9 +151,33 @@ pub struct HostConfig {
     pub network_mode: String,
     pub init: bool,
     pub log_config: LogConfig,
+    pub port_bindings: PortMap,
+    pub publish_all_ports: bool,
+    /// `--link name:alias`.
+    pub links: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// `--add-host name:ip`.
+    pub extra_hosts: Vec<String>,
 }
 
 impl HostConfig {
+    /// The ports to publish: `-p` bindings, plus (with `-P`) every exposed port not bound
+    /// explicitly, on an ephemeral host port.
+    pub fn published(&self, config: &ContainerConfig) -> Vec<(String, Vec<PortBinding>)> {
+        let mut out: Vec<(String, Vec<PortBinding>)> =
+            self.port_bindings.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if self.publish_all_ports {
+            for key in config.exposed_ports.keys() {
+                if !self.port_bindings.contains_key(key) {
+                    out.push((key.clone(), vec![PortBinding::default()]));
+                }
+            }
+        }
+        out
+    }
+
     /// `--security-opt no-new-privileges[:true|false]`.
     pub fn no_new_privileges(&self) -> bool {
         self.security_opt.iter().any(|o| {

@@ -23,6 +23,7 @@ impl Engine {
         let lower: Vec<String> = image
             .map(|i| i.layers.iter().rev().map(|l| self.layers.diff_dir(l).display().to_string()).collect())
             .unwrap_or_default();
+        let network_settings = self.network_settings(&c)?;
         let argv = c.config.argv();
         let s = c.row.state;
         Ok(json!({
@@ -56,7 +57,7 @@ impl Engine {
             },
             "Mounts": [],
             "Config": c.config,
-            "NetworkSettings": {"Networks": {}, "Ports": {}, "IPAddress": "", "Gateway": "", "MacAddress": ""},
+            "NetworkSettings": network_settings,
             "Status": s.as_str(),
         }))
     }

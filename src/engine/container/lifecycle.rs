@@ -121,7 +121,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Kills what libcontainer still tracks for the container and unmounts its rootfs.
+    /// Kills what libcontainer still tracks for the container, unmounts its rootfs and
+    /// releases its network resources.
     fn teardown_runtime(&self, id: &str) {
         let state = self.paths.runtime_state().join(id);
         if state.exists() {
@@ -139,6 +140,7 @@ impl Engine {
         if let Err(e) = rootfs::unmount(&dirs.rootfs()) {
             tracing::warn!(container = id, error = %e, "unmounting rootfs failed");
         }
+        self.network_release(id);
     }
 
     /// Starts a created or exited container through a new monitor. With `wait_for_attach`, the

@@ -38,6 +38,10 @@ pub struct CreateRequest {
     pub tty: bool,
     pub open_stdin: bool,
     pub labels: BTreeMap<String, String>,
+    /// `--expose` port keys (`"80/tcp"`), added to the image's.
+    pub expose: Vec<String>,
+    /// `--network-alias` names on the container's network.
+    pub network_aliases: Vec<String>,
     pub host: HostConfig,
 }
 
@@ -99,6 +103,14 @@ impl Engine {
             .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
             .unwrap_or_default();
         labels.extend(req.labels.clone());
+        let mut exposed_ports: BTreeMap<String, config::EmptyObject> = ic
+            .get("ExposedPorts")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().map(|k| (k.clone(), config::EmptyObject {})).collect())
+            .unwrap_or_default();
+        for k in &req.expose {
+            exposed_ports.insert(k.clone(), config::EmptyObject {});
+        }
         let config = ContainerConfig {
             hostname: req.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
             domainname: req.domainname.clone().unwrap_or_default(),
@@ -121,6 +133,7 @@ impl Engine {
             labels,
             stop_signal: ic.get("StopSignal").and_then(Value::as_str).map(String::from),
             stop_timeout: None,
+            exposed_ports,
         };
         if config.argv().is_empty() {
             return Err(Error::InvalidArgument("No command specified".into()));
@@ -132,6 +145,17 @@ impl Engine {
             )));
         }
         req.host.log_rotation().map_err(Error::InvalidArgument)?;
+        let mut host = req.host.clone();
+        if matches!(host.network_mode.as_str(), "" | "default") {
+            host.network_mode = "bridge".into();
+        }
+        validate_network_options(&host)?;
+        let endpoint_net = self.endpoint_network(&host.network_mode)?;
+        if endpoint_net.is_none() && !req.network_aliases.is_empty() {
+            return Err(Error::InvalidArgument(
+                "network-scoped aliases are only supported for user-defined networks".into(),
+            ));
+        }
         super::runtime::caps::effective(req.host.privileged, &req.host.cap_add, &req.host.cap_drop)
             .map_err(Error::InvalidArgument)?;
         let name = match &req.name {
@@ -147,7 +171,7 @@ impl Engine {
             image_id: image.id.to_string(),
             image_name: req.image.clone(),
             config: serde_json::to_string(&config).unwrap_or_default(),
-            host_config: serde_json::to_string(&req.host).unwrap_or_default(),
+            host_config: serde_json::to_string(&host).unwrap_or_default(),
             created: now_nanos(),
             state: State::Created,
             pid: 0,
@@ -166,7 +190,13 @@ impl Engine {
             std::fs::create_dir_all(&d).map_err(|e| Error::io(format!("creating {}", d.display()), e))?;
         }
         let inserted = self.db.write(|tx| match containers::insert(tx, &row) {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                if let Some(net) = &endpoint_net {
+                    crate::engine::store::networks::add_endpoint(tx, &id, &net.id, &req.network_aliases)
+                        .map_err(|e| self.db.err(e))?;
+                }
+                Ok(true)
+            }
             Err(rusqlite::Error::SqliteFailure(f, _))
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
@@ -252,6 +282,36 @@ impl Engine {
 }
 
 /// A new 64-hex container ID.
+/// Checks the network flags that are only stored at create time (`--link`, `--add-host`,
+/// `--dns`), so a bad value fails `create` rather than the start.
+fn validate_network_options(host: &HostConfig) -> Result<()> {
+    for l in &host.links {
+        crate::engine::network::links::parse(l)?;
+    }
+    for h in &host.extra_hosts {
+        crate::engine::runtime::files::parse_extra_host(h).map_err(Error::InvalidArgument)?;
+    }
+    for d in &host.dns {
+        d.parse::<std::net::IpAddr>()
+            .map_err(|_| Error::InvalidArgument(format!("{d} is not an ip address")))?;
+    }
+    if matches!(host.network_mode.as_str(), "host" | "none") || host.network_mode.starts_with("container:") {
+        if (!host.port_bindings.is_empty() || host.publish_all_ports) && host.network_mode != "host" {
+            return Err(Error::InvalidArgument(format!(
+                "conflicting options: port publishing and the {} network mode",
+                host.network_mode
+            )));
+        }
+        if !host.links.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "conflicting options: --link and the {} network mode",
+                host.network_mode
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn new_id() -> String {
     let bytes: [u8; 32] = rand::random();
     hex::encode(bytes)

@@ -15,9 +15,10 @@ use super::sys;
 use crate::engine::Engine;
 use crate::engine::container::config::{ContainerConfig, HostConfig};
 use crate::engine::digest::Digest;
+use crate::engine::network::{Attachment, dns, links};
 use crate::engine::runtime::spec::{self, Device, Namespaces, SpecInput};
 use crate::engine::runtime::{files, rootfs, user};
-use crate::engine::store::containers::State;
+use crate::engine::store::containers::{self, State};
 
 /// A created container and the monitor's ends of its stdio.
 pub struct Proc {
@@ -188,18 +189,55 @@ fn find_init() -> Result<&'static Path, String> {
         })
 }
 
+/// Writes /etc/hostname, hosts and resolv.conf from the container's settings and network plan.
+fn write_etc(
+    dir: &Path,
+    config: &ContainerConfig,
+    host: &HostConfig,
+    att: &Attachment,
+) -> Result<(), String> {
+    let primary = att.primary();
+    let etc = files::EtcFiles {
+        hostname: &config.hostname,
+        domainname: &config.domainname,
+        ip: primary.map(|p| p.ip),
+        extra_hosts: &host.extra_hosts,
+        link_lines: links::hosts_lines(&att.links),
+        dns: &host.dns,
+        dns_search: &host.dns_search,
+        dns_options: &host.dns_options,
+        network_dns: att.interfaces.iter().find(|i| dns::served(&i.ready.net)).map(|i| i.ready.gateway),
+        host_gateway: primary.map(|p| p.ready.gateway),
+    };
+    files::write_etc_files(dir, &etc).map_err(|e| format!("writing /etc files: {e}"))
+}
+
 pub fn launch(
     engine: &Engine,
     id: &str,
     image_id: &str,
     config: &ContainerConfig,
     host: &HostConfig,
+    att: &Attachment,
 ) -> Result<Proc, String> {
     let dirs = engine.container_dirs(id);
     let rootfs = mount_rootfs(engine, id, image_id)?;
     let user = user::resolve(&rootfs, &config.user)?;
-    files::write_etc_files(&dirs.etc(), &config.hostname, &config.domainname)
-        .map_err(|e| format!("writing /etc files: {e}"))?;
+    write_etc(&dirs.etc(), config, host, att)?;
+    // Link variables first, so the container's own `-e` values win.
+    let linked;
+    let config = if att.links.is_empty() {
+        config
+    } else {
+        let name =
+            engine.db.read(|c| containers::get(c, id)).ok().flatten().map(|r| r.name).unwrap_or_default();
+        let mut env = links::env(&name, &att.links);
+        for e in &config.env {
+            crate::engine::container::config::set_env(&mut env, e);
+        }
+        linked = ContainerConfig { env, ..config.clone() };
+        &linked
+    };
     let namespaces = Namespaces {
         pid: namespace_mode(engine, &host.pid_mode, "pid")?,
         ipc: namespace_mode(engine, &host.ipc_mode, "ipc")?,
@@ -281,10 +319,20 @@ pub fn launch(
         None => None,
     };
     let _ = std::fs::remove_file(dirs.console_socket());
-    if new_netns {
-        sys::loopback_up(pid).map_err(|e| format!("bringing up loopback: {e}"))?;
+    let mut proc = Proc { runtime, pid, stdout, stderr, stdin, master, id: id.to_string() };
+    let wired = if !att.interfaces.is_empty() {
+        engine.network_plumb(id, att, pid).map_err(|e| e.to_string())
+    } else if new_netns {
+        sys::loopback_up(pid).map_err(|e| format!("bringing up loopback: {e}"))
+    } else {
+        Ok(())
+    };
+    if let Err(e) = wired {
+        proc.delete();
+        reap_leftovers();
+        return Err(e);
     }
-    Ok(Proc { runtime, pid, stdout, stderr, stdin, master, id: id.to_string() })
+    Ok(proc)
 }
 
 /// Accepts the init's connection on the console socket and receives the pty master.

@@ -124,9 +124,14 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
     let mut backoff = FIRST_BACKOFF;
     let mut first = true;
     loop {
-        let mut proc = match launch::launch(engine, id, &row.image_id, &config, &host) {
+        let launched =
+            engine.network_prepare(id, &config, &host).map_err(|e| e.to_string()).and_then(|att| {
+                launch::launch(engine, id, &row.image_id, &config, &host, &att).map(|p| (p, att))
+            });
+        let (mut proc, attachment) = match launched {
             Ok(p) => p,
             Err(message) => {
+                engine.network_release(id);
                 let _ = launch::unmount_rootfs(engine, id);
                 engine
                     .db
@@ -172,6 +177,8 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         let _ = log.finish();
         let oom = proc.oom_killed();
         proc.delete();
+        engine.network_release(id);
+        drop(attachment);
         let code = status.code();
         let current = engine
             .db

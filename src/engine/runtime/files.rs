@@ -2,41 +2,134 @@
 //! /etc/hosts and /etc/resolv.conf, written per container and bind-mounted over the image's.
 
 use std::io;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-/// Writes `hostname`, `hosts` and `resolv.conf` into `dir`.
-pub fn write_etc_files(dir: &Path, hostname: &str, domainname: &str) -> io::Result<()> {
-    std::fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
-    let fqdn = if domainname.is_empty() {
-        hostname.to_string()
-    } else {
-        format!("{hostname}.{domainname} {hostname}")
-    };
-    let hosts = format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n\
-         ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t{fqdn}\n"
+/// What the /etc files say.
+#[derive(Debug, Clone, Default)]
+pub struct EtcFiles<'a> {
+    pub hostname: &'a str,
+    pub domainname: &'a str,
+    /// The container's address on its first network (none with `--network none`).
+    pub ip: Option<Ipv4Addr>,
+    /// `--add-host` values (`name:ip`).
+    pub extra_hosts: &'a [String],
+    /// Lines for linked containers.
+    pub link_lines: Vec<String>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    pub dns: &'a [String],
+    pub dns_search: &'a [String],
+    pub dns_options: &'a [String],
+    /// A nameserver to use instead of the host's: the network's own DNS responder.
+    pub network_dns: Option<Ipv4Addr>,
+    /// What `host-gateway` in `--add-host` means.
+    pub host_gateway: Option<Ipv4Addr>,
+}
+
+/// Parses `--add-host name:ip` (or `name=ip`); the address may be `host-gateway`.
+pub fn parse_extra_host(s: &str) -> Result<(String, String), String> {
+    let (name, ip) = s
+        .split_once('=')
+        .or_else(|| s.split_once(':'))
+        .ok_or_else(|| format!("bad format for add-host: {s:?}"))?;
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(format!("bad format for add-host: {s:?}"));
+    }
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    if ip != "host-gateway" && ip.parse::<IpAddr>().is_err() {
+        return Err(format!("invalid IP address in add-host: {ip:?}"));
+    }
+    Ok((name.to_string(), ip.to_string()))
+}
+
+/// The /etc/hosts text, in Docker's layout: the fixed localhost lines, `--add-host`
+/// entries, links, then the container's own address and name.
+pub fn hosts(f: &EtcFiles<'_>) -> String {
+    let mut out = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n\
+         ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
-    std::fs::write(dir.join("hosts"), hosts)?;
+    for h in f.extra_hosts {
+        if let Ok((name, ip)) = parse_extra_host(h) {
+            let ip = match (ip.as_str(), f.host_gateway) {
+                ("host-gateway", Some(g)) => g.to_string(),
+                ("host-gateway", None) => continue,
+                _ => ip,
+            };
+            out.push_str(&format!("{ip}\t{name}\n"));
+        }
+    }
+    for l in &f.link_lines {
+        out.push_str(l);
+        out.push('\n');
+    }
+    let names = if f.domainname.is_empty() {
+        f.hostname.to_string()
+    } else {
+        format!("{}.{} {}", f.hostname, f.domainname, f.hostname)
+    };
+    match f.ip {
+        Some(ip) => out.push_str(&format!("{ip}\t{names}\n")),
+        None => out.push_str(&format!("127.0.1.1\t{names}\n")),
+    }
+    out
+}
+
+/// Writes `hostname`, `hosts` and `resolv.conf` into `dir`. The files are rewritten in place
+/// (same inode), so a restart updates what the container's bind mounts show.
+pub fn write_etc_files(dir: &Path, f: &EtcFiles<'_>) -> io::Result<()> {
+    std::fs::write(dir.join("hostname"), format!("{}\n", f.hostname))?;
+    std::fs::write(dir.join("hosts"), hosts(f))?;
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    std::fs::write(dir.join("resolv.conf"), container_resolv_conf(&host))?;
+    std::fs::write(dir.join("resolv.conf"), resolv_conf(&host, f))?;
     Ok(())
 }
 
-/// The host's resolv.conf without loopback nameservers, which mean nothing inside the
-/// container's own network namespace.
-pub fn container_resolv_conf(host: &str) -> String {
-    let mut out = String::new();
+/// The container's resolv.conf: `--dns`, else the network's responder, else the host's
+/// non-loopback nameservers (Docker's public fallback when none remain); `--dns-search` and
+/// `--dns-option` replace the host's search and options lines.
+pub fn resolv_conf(host: &str, f: &EtcFiles<'_>) -> String {
+    let mut servers: Vec<String> = f.dns.to_vec();
+    if servers.is_empty() {
+        if let Some(d) = f.network_dns {
+            servers.push(d.to_string());
+        }
+    }
+    let mut search: Vec<String> = f.dns_search.to_vec();
+    let mut options: Vec<String> = f.dns_options.to_vec();
+    let mut host_servers = Vec::new();
     for line in host.lines() {
         let mut words = line.split_whitespace();
-        if words.next() == Some("nameserver") {
-            let addr = words.next().unwrap_or("");
-            let loopback = addr.parse::<std::net::IpAddr>().map(|a| a.is_loopback()).unwrap_or(false);
-            if loopback {
-                continue;
+        match words.next() {
+            Some("nameserver") => {
+                let addr = words.next().unwrap_or("");
+                let loopback = addr.parse::<IpAddr>().map(|a| a.is_loopback()).unwrap_or(true);
+                if !loopback {
+                    host_servers.push(addr.to_string());
+                }
             }
+            Some("search") | Some("domain") if f.dns_search.is_empty() => {
+                search.extend(words.map(String::from))
+            }
+            Some("options") if f.dns_options.is_empty() => options.extend(words.map(String::from)),
+            _ => {}
         }
-        out.push_str(line);
-        out.push('\n');
+    }
+    if servers.is_empty() {
+        servers = host_servers;
+    }
+    if servers.is_empty() {
+        servers = vec!["8.8.8.8".into(), "8.8.4.4".into()];
+    }
+    let mut out = String::new();
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    if !search.is_empty() && search != ["."] {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
     }
     out
 }
@@ -46,8 +139,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn drops_loopback_nameservers() {
-        let host = "# c\nnameserver 127.0.0.53\nnameserver 192.0.2.53\nnameserver ::1\nsearch lan\n";
-        assert_eq!(container_resolv_conf(host), "# c\nnameserver 192.0.2.53\nsearch lan\n");
+    fn resolv_conf_sources() {
+        let host =
+            "# c\nnameserver 127.0.0.53\nnameserver 192.0.2.53\nnameserver ::1\nsearch lan\noptions edns0\n";
+        let plain = EtcFiles::default();
+        assert_eq!(resolv_conf(host, &plain), "nameserver 192.0.2.53\nsearch lan\noptions edns0\n");
+        let dns = vec!["10.0.0.2".to_string()];
+        let search = vec!["example.com".to_string()];
+        let opts = vec!["ndots:2".to_string()];
+        let custom = EtcFiles { dns: &dns, dns_search: &search, dns_options: &opts, ..Default::default() };
+        assert_eq!(resolv_conf(host, &custom), "nameserver 10.0.0.2\nsearch example.com\noptions ndots:2\n");
+        let net = EtcFiles { network_dns: Some(Ipv4Addr::new(172, 20, 0, 1)), ..Default::default() };
+        assert!(resolv_conf(host, &net).starts_with("nameserver 172.20.0.1\nsearch lan"));
+        assert!(resolv_conf("nameserver 127.0.0.53\n", &plain).contains("nameserver 8.8.8.8"));
+    }
+
+    #[test]
+    fn hosts_layout() {
+        let extra = vec!["db.local:10.1.2.3".to_string(), "gw:host-gateway".to_string()];
+        let f = EtcFiles {
+            hostname: "web",
+            domainname: "",
+            ip: Some(Ipv4Addr::new(172, 17, 0, 3)),
+            extra_hosts: &extra,
+            link_lines: vec!["172.17.0.2\tdatabase 0123456789ab mydb".into()],
+            host_gateway: Some(Ipv4Addr::new(172, 17, 0, 1)),
+            ..Default::default()
+        };
+        let text = hosts(&f);
+        assert!(text.starts_with("127.0.0.1\tlocalhost\n"));
+        assert!(text.ends_with(
+            "10.1.2.3\tdb.local\n172.17.0.1\tgw\n172.17.0.2\tdatabase 0123456789ab mydb\n172.17.0.3\tweb\n"
+        ));
+        assert!(parse_extra_host("nocolon").is_err());
+        assert!(parse_extra_host("a:notanip").is_err());
+        assert_eq!(parse_extra_host("a=10.0.0.1").unwrap(), ("a".into(), "10.0.0.1".into()));
     }
 }

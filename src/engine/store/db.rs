@@ -85,6 +85,46 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX containers_by_image ON containers(image_id);
     "#,
+    // v3: networks, container endpoints (with their address leases) and published ports.
+    r#"
+    CREATE TABLE networks (
+        id        TEXT PRIMARY KEY,
+        name      TEXT NOT NULL UNIQUE,
+        driver    TEXT NOT NULL,              -- bridge|host|null
+        bridge    TEXT NOT NULL DEFAULT '',   -- the Linux bridge device
+        subnet    TEXT NOT NULL DEFAULT '',   -- empty until first use for the default bridge
+        gateway   TEXT NOT NULL DEFAULT '',
+        ip_range  TEXT NOT NULL DEFAULT '',
+        internal  INTEGER NOT NULL DEFAULT 0,
+        labels    TEXT NOT NULL DEFAULT '{}',
+        options   TEXT NOT NULL DEFAULT '{}',
+        created   INTEGER NOT NULL            -- unix nanoseconds
+    );
+    INSERT INTO networks (id, name, driver, created) VALUES
+        (lower(hex(randomblob(32))), 'bridge', 'bridge', CAST(strftime('%s', 'now') AS INTEGER) * 1000000000),
+        (lower(hex(randomblob(32))), 'host', 'host', CAST(strftime('%s', 'now') AS INTEGER) * 1000000000),
+        (lower(hex(randomblob(32))), 'none', 'null', CAST(strftime('%s', 'now') AS INTEGER) * 1000000000);
+    CREATE TABLE endpoints (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        network_id   TEXT NOT NULL REFERENCES networks(id),
+        ordinal      INTEGER NOT NULL,        -- connection order: the first is eth0 and the default route
+        aliases      TEXT NOT NULL DEFAULT '[]',
+        ip           TEXT,                    -- the address lease, held while the container runs
+        mac          TEXT NOT NULL DEFAULT '',
+        endpoint_id  TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (container_id, network_id)
+    );
+    CREATE UNIQUE INDEX endpoint_leases ON endpoints(network_id, ip) WHERE ip IS NOT NULL;
+    CREATE INDEX endpoints_by_network ON endpoints(network_id);
+    CREATE TABLE ports (
+        container_id   TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        proto          TEXT NOT NULL,
+        container_port INTEGER NOT NULL,
+        host_ip        TEXT NOT NULL,
+        host_port      INTEGER NOT NULL
+    );
+    CREATE INDEX ports_by_container ON ports(container_id);
+    "#,
 ];
 
 /// A handle on the state database. Cheap to share; calls are short and serialized per process.

@@ -6,4 +6,5 @@ pub mod containers;
 pub mod db;
 pub mod images;
 pub mod layers;
+pub mod networks;
 pub mod tmp;
