@@ -27,7 +27,11 @@ fn isolation_basics() {
     assert_eq!(text.lines().next().unwrap(), &id[..12], "hostname is the short ID");
     assert!(text.contains("pid=1\n"), "{text}");
     assert!(text.contains("NAME=gantry-fixture"), "the image's os-release: {text}");
-    assert_eq!(text.lines().last().unwrap().trim(), "lo", "a network namespace of its own");
+    assert_eq!(
+        text.lines().last().unwrap().trim(),
+        "eth0 lo",
+        "a network namespace of its own, on the bridge"
+    );
     let uname_host = std::process::Command::new("uname").arg("-r").output().unwrap().stdout;
     let uname_ctr = g.run(&["run", "--rm", &img, "uname", "-r"]);
     assert_eq!(uname_ctr.ok().as_bytes(), &uname_host[..], "the host kernel");

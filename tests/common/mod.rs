@@ -34,9 +34,13 @@ pub fn rig() -> Rig {
     }
 }
 
-/// A gantry with its own state root, settings file and Docker client config.
+/// A gantry with its own state root, settings file and Docker client config, and its own
+/// default bridge and nftables table (so tests running in parallel never share them).
 pub struct Gantry {
     pub dir: tempfile::TempDir,
+    /// The test's default bridge device and nftables table.
+    pub bridge: String,
+    pub nft_table: String,
 }
 
 /// The captured result of one command.
@@ -73,7 +77,8 @@ impl Run {
 impl Gantry {
     pub fn new() -> Self {
         let dir = tempfile::Builder::new().prefix("gantry-it-").tempdir().expect("temp dir");
-        let g = Self { dir };
+        let tag = format!("{:06x}", rand_u32() & 0xff_ffff);
+        let g = Self { dir, bridge: format!("gtit{tag}"), nft_table: format!("gantry_it_{tag}") };
         std::fs::create_dir_all(g.docker_config_dir()).expect("docker config dir");
         g.set_config("");
         g
@@ -93,13 +98,26 @@ impl Gantry {
 
     /// Writes the engine settings file; `certs_dir` defaults to an empty dir of the test.
     pub fn set_config(&self, extra: &str) {
+        self.write_config(extra, "");
+    }
+
+    /// Writes the settings with extra lines for the `[network]` section.
+    pub fn set_network_config(&self, network: &str) {
+        self.write_config("", network);
+    }
+
+    fn write_config(&self, extra: &str, network: &str) {
         let certs = self.dir.path().join("certs.d");
         std::fs::create_dir_all(&certs).expect("certs dir");
-        let text = if extra.contains("certs_dir") {
+        let mut text = if extra.contains("certs_dir") {
             extra.to_string()
         } else {
             format!("certs_dir = {:?}\n{extra}", certs)
         };
+        text.push_str(&format!(
+            "\n[network]\nbridge = {:?}\nnft_table = {:?}\n{network}\n",
+            self.bridge, self.nft_table
+        ));
         std::fs::write(self.config_path(), text).expect("write config");
     }
 
@@ -192,8 +210,25 @@ impl Drop for Gantry {
         for id in ids.lines().filter(|l| !l.is_empty()) {
             let _ = self.run(&["rm", "-f", id]);
         }
+        // User networks (their bridges and DNS responders), then this test's bridge and table.
+        let _ = self.run(&["network", "prune", "-f"]);
+        let _ = Command::new("ip").args(["link", "del", &self.bridge]).stderr(Stdio::null()).status();
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", &self.nft_table])
+            .stderr(Stdio::null())
+            .status();
         unmount_under(self.dir.path());
     }
+}
+
+/// A random number from the kernel (tests avoid a rand dependency).
+pub fn rand_u32() -> u32 {
+    let mut b = [0u8; 4];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    u32::from_le_bytes(b)
 }
 
 /// Unmounts (lazily, deepest first) every mount below `dir`.

@@ -205,8 +205,10 @@ pub fn ensure_ready(engine: &Engine, net: &NetworkRow) -> Result<Ready> {
     };
     let mut nl = Netlink::open().map_err(|e| neterr("netlink", e))?;
     let mark = marker(engine, &net.id);
+    // The marker records what the rules were made from: a changed setting redoes them.
+    let stamp = |index: u32| format!("{index} {subnet} icc={icc} internal={}", net.internal);
     if let Some(index) = nl.link_index(&net.bridge).map_err(|e| neterr("netlink", e))? {
-        if std::fs::read_to_string(&mark).ok().and_then(|s| s.trim().parse::<u32>().ok()) == Some(index) {
+        if std::fs::read_to_string(&mark).ok().as_deref() == Some(stamp(index).as_str()) {
             return Ok(Ready { net, bridge_index: index, subnet, gateway, range, mtu, icc });
         }
     }
@@ -228,7 +230,7 @@ pub fn ensure_ready(engine: &Engine, net: &NetworkRow) -> Result<Ready> {
     if let Some(dir) = mark.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let _ = std::fs::write(&mark, index.to_string());
+    let _ = std::fs::write(&mark, stamp(index));
     Ok(Ready { net, bridge_index: index, subnet, gateway, range, mtu, icc })
 }
 
