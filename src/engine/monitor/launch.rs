@@ -305,7 +305,9 @@ pub fn launch(
         stdout = Some(out_r);
         stderr = Some(err_r);
     }
+    let t_build = std::time::Instant::now();
     let built = builder.as_init(&bundle).with_systemd(false).with_detach(config.tty).build();
+    tracing::debug!(container = id, elapsed = ?t_build.elapsed(), "libcontainer create");
     let runtime = match built {
         Ok(r) => r,
         Err(e) => {
@@ -320,6 +322,7 @@ pub fn launch(
     };
     let _ = std::fs::remove_file(dirs.console_socket());
     let mut proc = Proc { runtime, pid, stdout, stderr, stdin, master, id: id.to_string() };
+    let t_net = std::time::Instant::now();
     let wired = if !att.interfaces.is_empty() {
         engine.network_plumb(id, att, pid).map_err(|e| e.to_string())
     } else if new_netns {
@@ -327,6 +330,7 @@ pub fn launch(
     } else {
         Ok(())
     };
+    tracing::debug!(container = id, elapsed = ?t_net.elapsed(), "network plumbed");
     if let Err(e) = wired {
         proc.delete();
         reap_leftovers();

@@ -124,10 +124,12 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
     let mut backoff = FIRST_BACKOFF;
     let mut first = true;
     loop {
-        let launched =
-            engine.network_prepare(id, &config, &host).map_err(|e| e.to_string()).and_then(|att| {
-                launch::launch(engine, id, &row.image_id, &config, &host, &att).map(|p| (p, att))
-            });
+        let t0 = Instant::now();
+        let launched = engine.network_prepare(id, &config, &host).map_err(|e| e.to_string()).and_then(|att| {
+            tracing::debug!(container = id, elapsed = ?t0.elapsed(), "network prepared");
+            launch::launch(engine, id, &row.image_id, &config, &host, &att).map(|p| (p, att))
+        });
+        tracing::debug!(container = id, elapsed = ?t0.elapsed(), "launched");
         let (mut proc, attachment) = match launched {
             Ok(p) => p,
             Err(message) => {

@@ -262,8 +262,20 @@ impl Nft {
         if ports.is_empty() && links.is_empty() {
             return Ok(());
         }
+        // The table and chains exist (the network's setup made them); re-creating the hooked
+        // chains costs the kernel a hook re-registration (~10 ms), so they are only rebuilt
+        // if this batch fails for want of them (someone deleted the table).
+        match self.apply(self.container_batch(id, ports, links, false)) {
+            Ok(()) => Ok(()),
+            Err(_) => self.apply(self.container_batch(id, ports, links, true)),
+        }
+    }
+
+    fn container_batch(&self, id: &str, ports: &[Dnat], links: &[LinkAccept], with_base: bool) -> Batch<'static> {
         let mut batch = Batch::new();
-        self.base(&mut batch);
+        if with_base {
+            self.base(&mut batch);
+        }
         for p in ports {
             let mut expr = Vec::new();
             if !p.host_ip.is_unspecified() {
@@ -291,7 +303,7 @@ impl Nft {
                 ],
             ));
         }
-        self.apply(batch)
+        batch
     }
 
     /// Removes every rule a container added.

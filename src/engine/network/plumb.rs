@@ -141,12 +141,15 @@ impl Engine {
         if att.interfaces.is_empty() {
             return Ok(());
         }
+        let t = std::time::Instant::now();
         let mut nl = Netlink::open().map_err(|e| neterr("netlink", e))?;
         for i in &att.interfaces {
             nl.create_veth(&i.veth, i.ready.bridge_index, i.ready.mtu, &i.ifname, i.mac, pid)
                 .map_err(|e| neterr(&format!("creating the veth pair for {}", i.ready.net.name), e))?;
         }
+        tracing::debug!(container = id, elapsed = ?t.elapsed(), "veths created");
         configure_inside(pid, &att.interfaces, true)?;
+        tracing::debug!(container = id, elapsed = ?t.elapsed(), "interfaces configured");
         let dnats: Vec<Dnat> = match att.primary() {
             Some(p) => att
                 .ports
