@@ -125,10 +125,11 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
     let mut first = true;
     loop {
         let t0 = Instant::now();
-        let launched = engine.network_prepare(id, &config, &host).map_err(|e| e.to_string()).and_then(|att| {
-            tracing::debug!(container = id, elapsed = ?t0.elapsed(), "network prepared");
-            launch::launch(engine, id, &row.image_id, &config, &host, &att).map(|p| (p, att))
-        });
+        let launched =
+            engine.network_prepare(id, &config, &host).map_err(|e| e.to_string()).and_then(|att| {
+                tracing::debug!(container = id, elapsed = ?t0.elapsed(), "network prepared");
+                launch::launch(engine, id, &row.image_id, &config, &host, &att).map(|p| (p, att))
+            });
         tracing::debug!(container = id, elapsed = ?t0.elapsed(), "launched");
         let (mut proc, attachment) = match launched {
             Ok(p) => p,

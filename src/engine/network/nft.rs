@@ -271,7 +271,13 @@ impl Nft {
         }
     }
 
-    fn container_batch(&self, id: &str, ports: &[Dnat], links: &[LinkAccept], with_base: bool) -> Batch<'static> {
+    fn container_batch(
+        &self,
+        id: &str,
+        ports: &[Dnat],
+        links: &[LinkAccept],
+        with_base: bool,
+    ) -> Batch<'static> {
         let mut batch = Batch::new();
         if with_base {
             self.base(&mut batch);
