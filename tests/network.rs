@@ -68,6 +68,12 @@ fn containers_on_the_default_bridge_reach_each_other() {
     // The bridge has the gateway address; the subnet overlaps none of the host's others.
     let addr = Command::new("ip").args(["-o", "-4", "addr", "show", "dev", &g.bridge]).output().unwrap();
     assert!(String::from_utf8_lossy(&addr.stdout).contains(&format!("inet {gw}/")), "bridge address");
+    // The bridge has a MAC of its own (02:42 + the gateway), not one borrowed from a port that
+    // may go away and leave the containers' ARP entries for the gateway stale.
+    let g4: Vec<u8> = gw.split('.').map(|o| o.parse().unwrap()).collect();
+    let link = Command::new("ip").args(["-o", "link", "show", "dev", &g.bridge]).output().unwrap();
+    let want = format!("link/ether 02:42:{:02x}:{:02x}:{:02x}:{:02x}", g4[0], g4[1], g4[2], g4[3]);
+    assert!(String::from_utf8_lossy(&link.stdout).contains(&want), "bridge MAC");
     let out = g.run(&[
         "run",
         "--rm",
@@ -435,4 +441,24 @@ fn rules_and_links_exist_only_while_containers_run() {
     g.run(&["run", "-d", "--name", "again", "-p", &spec, &img]).ok();
     g.run(&["rm", "-f", "again", "ruled"]).ok();
     assert!(!nft_table(&g).contains("dnat to"), "{}", nft_table(&g));
+}
+
+#[test]
+fn concurrent_starts_never_share_an_address() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    // The bridge first (so the race is on leases, not on creating it).
+    g.run(&["run", "--rm", &img, "true"]).ok();
+    let names: Vec<String> = (0..4).map(|i| format!("par{i}")).collect();
+    std::thread::scope(|s| {
+        for n in &names {
+            let g = &g;
+            let img = &img;
+            s.spawn(move || g.run(&["run", "-d", "--name", n, img, "sleep", "60"]).ok().to_string());
+        }
+    });
+    let mut ips: Vec<String> = names.iter().map(|n| g.inspect("{{.NetworkSettings.IPAddress}}", n)).collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), names.len(), "every container has its own address: {ips:?}");
 }

@@ -213,8 +213,10 @@ pub fn ensure_ready(engine: &Engine, net: &NetworkRow) -> Result<Ready> {
         }
     }
     let _lock = HostLock::take()?;
+    // The gateway's MAC follows the containers' rule (02:42 + IPv4): no container has the
+    // gateway's address, so it is unique on the bridge.
     let index = nl
-        .ensure_bridge(&net.bridge, mtu)
+        .ensure_bridge(&net.bridge, mtu, ipam::mac_for(gateway))
         .map_err(|e| neterr(&format!("creating bridge {}", net.bridge), e))?;
     nl.add_address(index, gateway, subnet.prefix_len())
         .map_err(|e| neterr(&format!("addressing bridge {}", net.bridge), e))?;

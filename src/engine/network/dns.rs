@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, poll};
 use simple_dns::rdata::{A, RData};
@@ -236,9 +236,10 @@ struct Pending {
 fn serve_loop(run_net: &Path, id: &str, socket: &UdpSocket, upstream: Option<&UdpSocket>) -> i32 {
     let hosts = hosts_path(run_net, id);
     let mut names = HashMap::new();
-    // (mtime, inode): the table is replaced by rename, so a new inode always means new content
-    // even when two writes share a coarse timestamp.
-    let mut seen: Option<(SystemTime, u64)> = None;
+    // The table's text as last parsed. It is re-read (a few hundred bytes) rather than
+    // judged by mtime and inode: on filesystems with one-second timestamps a rewrite
+    // within the same second can reuse both.
+    let mut seen: Option<String> = None;
     let mut pending: HashMap<u16, Pending> = HashMap::new();
     let mut next_id: u16 = rand::random();
     let servers = upstreams();
@@ -257,12 +258,10 @@ fn serve_loop(run_net: &Path, id: &str, socket: &UdpSocket, upstream: Option<&Ud
         // at once; and now and then while idle, to notice the network emptied.
         if client_ready || last_check.elapsed() >= Duration::from_millis(200) {
             last_check = Instant::now();
-            match std::fs::metadata(&hosts)
-                .and_then(|m| Ok((m.modified()?, std::os::unix::fs::MetadataExt::ino(&m))))
-            {
-                Ok(m) if Some(m) != seen => {
-                    seen = Some(m);
-                    names = parse_table(&std::fs::read_to_string(&hosts).unwrap_or_default());
+            match std::fs::read_to_string(&hosts) {
+                Ok(text) if seen.as_deref() != Some(text.as_str()) => {
+                    names = parse_table(&text);
+                    seen = Some(text);
                 }
                 Ok(_) => {}
                 Err(_) => {

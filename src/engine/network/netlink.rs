@@ -100,14 +100,17 @@ impl Netlink {
         }
     }
 
-    /// Creates a bridge (if it does not exist yet); returns its index.
-    pub fn ensure_bridge(&mut self, name: &str, mtu: u32) -> io::Result<u32> {
+    /// Creates a bridge (if it does not exist yet) with the fixed MAC `mac`; returns its index.
+    /// Without a MAC of its own a Linux bridge takes the lowest of its ports', which changes
+    /// as containers come and go and leaves the containers' ARP entries for the gateway stale.
+    pub fn ensure_bridge(&mut self, name: &str, mtu: u32, mac: [u8; 6]) -> io::Result<u32> {
         if let Some(i) = self.link_index(name)? {
             return Ok(i);
         }
         let mut m = LinkMessage::default();
         m.attributes.push(LinkAttribute::IfName(name.to_string()));
         m.attributes.push(LinkAttribute::Mtu(mtu));
+        m.attributes.push(LinkAttribute::Address(mac.to_vec()));
         m.attributes.push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)]));
         match self.request(RouteNetlinkMessage::NewLink(m), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL) {
             Ok(_) => {}
