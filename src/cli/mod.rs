@@ -11,9 +11,11 @@ mod images;
 mod inspect_fs;
 mod logs;
 mod network;
+mod network_args;
 mod output;
 mod ps;
 mod pull;
+mod run_args;
 mod search;
 mod template;
 

@@ -429,15 +429,7 @@ impl Engine {
                 "Renaming a container with the same name as its current name".into(),
             ));
         }
-        let r = self.db.write(|tx| match containers::rename(tx, &id, new_name) {
-            Ok(()) => Ok(true),
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(self.db.err(e)),
-        })?;
+        let r = self.db.write_unique(|tx| containers::rename(tx, &id, new_name))?;
         if !r {
             return Err(Error::Conflict(format!(
                 "Error when allocating new name: The container name \"/{new_name}\" is already in use"

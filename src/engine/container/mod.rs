@@ -189,20 +189,12 @@ impl Engine {
         for d in [dirs.upper(), dirs.work(), dirs.rootfs(), dirs.etc()] {
             std::fs::create_dir_all(&d).map_err(|e| Error::io(format!("creating {}", d.display()), e))?;
         }
-        let inserted = self.db.write(|tx| match containers::insert(tx, &row) {
-            Ok(()) => {
-                if let Some(net) = &endpoint_net {
-                    crate::engine::store::networks::add_endpoint(tx, &id, &net.id, &req.network_aliases)
-                        .map_err(|e| self.db.err(e))?;
-                }
-                Ok(true)
+        let inserted = self.db.write_unique(|tx| {
+            containers::insert(tx, &row)?;
+            if let Some(net) = &endpoint_net {
+                crate::engine::store::networks::add_endpoint(tx, &id, &net.id, &req.network_aliases)?;
             }
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(self.db.err(e)),
+            Ok(())
         });
         match inserted {
             Ok(true) => {}

@@ -127,14 +127,9 @@ impl Engine {
             options: req.options,
             created: now_nanos(),
         };
-        self.db.write(|tx| match networks::insert(tx, &row) {
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(Error::Conflict(format!("network with name {} already exists", row.name)))
-            }
-            other => other.map_err(|e| self.db.err(e)),
-        })?;
+        if !self.db.write_unique(|tx| networks::insert(tx, &row))? {
+            return Err(Error::Conflict(format!("network with name {} already exists", row.name)));
+        }
         self.record(
             "network",
             "create",
@@ -218,15 +213,7 @@ impl Engine {
                 c.row.name, c.host.network_mode
             )));
         }
-        let added = self.db.write(|tx| match networks::add_endpoint(tx, c.id(), &net.id, aliases) {
-            Ok(()) => Ok(true),
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(self.db.err(e)),
-        })?;
+        let added = self.db.write_unique(|tx| networks::add_endpoint(tx, c.id(), &net.id, aliases))?;
         if !added {
             return Err(Error::Conflict(format!(
                 "endpoint with name {} already exists in network {}",

@@ -177,6 +177,28 @@ impl Db {
         Ok(out)
     }
 
+    /// Runs `f` (inserts) in a write transaction; `Ok(false)`, with nothing written, when it
+    /// hit a uniqueness constraint (a name or key someone else holds).
+    pub fn write_unique(&self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<()>) -> Result<bool> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|source| Error::Database { path: self.path.clone(), source })?;
+        match f(&tx) {
+            Ok(()) => {
+                tx.commit().map_err(|source| Error::Database { path: self.path.clone(), source })?;
+                Ok(true)
+            }
+            // Dropping the transaction rolls it back.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Ok(false)
+            }
+            Err(source) => Err(Error::Database { path: self.path.clone(), source }),
+        }
+    }
+
     /// Maps a rusqlite error from inside a `write` closure.
     pub fn err(&self, source: rusqlite::Error) -> Error {
         Error::Database { path: self.path.clone(), source }
@@ -213,6 +235,21 @@ mod tests {
         let db = Db::open(&p).unwrap();
         let mode: String = db.read(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0))).unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn unique_writes_report_conflicts_and_roll_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("g.db")).unwrap();
+        let add = |tx: &Transaction<'_>| tx.execute("INSERT INTO registries VALUES ('a', 1)", []).map(drop);
+        assert!(db.write_unique(add).unwrap());
+        let twice = db.write_unique(|tx| {
+            tx.execute("INSERT INTO registries VALUES ('b', 1)", [])?;
+            add(tx)
+        });
+        assert!(!twice.unwrap(), "the duplicate is a conflict");
+        let n: i64 = db.read(|c| c.query_row("SELECT count(*) FROM registries", [], |r| r.get(0))).unwrap();
+        assert_eq!(n, 1, "and the whole transaction rolled back");
     }
 
     #[test]
