@@ -3,17 +3,17 @@
 //! (like docker0); a user network's is removed with the network.
 
 use std::net::Ipv4Addr;
-use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ipnet::Ipv4Net;
 
-use super::NetworkCreate;
 use super::ipam;
 use super::netlink::Netlink;
 use super::nft::{NetworkRules, Nft};
+use super::{NetworkCreate, neterr};
 use crate::engine::Engine;
 use crate::engine::error::{Error, Result};
+use crate::engine::store::lockfile::LockFile;
 use crate::engine::store::networks::{self, NetworkRow};
 
 /// Serializes subnet choice and bridge creation across every gantry process on the host
@@ -42,25 +42,9 @@ pub struct Ready {
     pub icc: bool,
 }
 
-fn neterr(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Network(format!("{what}: {e}"))
-}
-
-/// Holds the host-wide network lock until dropped.
-struct HostLock(#[allow(dead_code)] std::fs::File);
-
-impl HostLock {
-    fn take() -> Result<Self> {
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(HOST_LOCK)
-            .map_err(|e| neterr(HOST_LOCK, e))?;
-        rustix::fs::flock(f.as_fd(), rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| neterr("locking the network setup", e))?;
-        Ok(Self(f))
-    }
+/// Takes the host-wide network lock (held until the value is dropped).
+fn host_lock() -> Result<LockFile> {
+    LockFile::exclusive(Path::new(HOST_LOCK)).map_err(|e| neterr("locking the network setup", e))
 }
 
 /// Every subnet in use: the host's routes and addresses and gantry's own networks.
@@ -86,7 +70,7 @@ fn parse_net(what: &str, s: &str) -> Result<Ipv4Net> {
 
 /// Checks (or picks) a user network's subnet, gateway and range.
 pub fn plan_user_network(engine: &Engine, req: &NetworkCreate) -> Result<Addressing> {
-    let _lock = HostLock::take()?;
+    let _lock = host_lock()?;
     let used = used_subnets(engine, None)?;
     let subnet = match &req.subnet {
         Some(s) => {
@@ -166,10 +150,6 @@ fn default_addressing(engine: &Engine, net: &NetworkRow) -> Result<NetworkRow> {
     Ok(out)
 }
 
-fn write_sysctl(path: &str, value: &str) -> std::io::Result<()> {
-    std::fs::write(path, value)
-}
-
 /// Turns on IPv4 forwarding, recording the value it had (once) so an operator can restore it.
 fn enable_forwarding(engine: &Engine) -> Result<()> {
     const KEY: &str = "/proc/sys/net/ipv4/ip_forward";
@@ -182,7 +162,7 @@ fn enable_forwarding(engine: &Engine) -> Result<()> {
         let _ = std::fs::write(&record, now.trim());
     }
     tracing::info!(previous = now.trim(), "enabling net.ipv4.ip_forward");
-    write_sysctl(KEY, "1").map_err(|e| neterr(KEY, e))
+    std::fs::write(KEY, "1").map_err(|e| neterr(KEY, e))
 }
 
 /// Brings a bridge network's host side up (once per boot) and returns how to attach to it.
@@ -212,7 +192,7 @@ pub fn ensure_ready(engine: &Engine, net: &NetworkRow) -> Result<Ready> {
             return Ok(Ready { net, bridge_index: index, subnet, gateway, range, mtu, icc });
         }
     }
-    let _lock = HostLock::take()?;
+    let _lock = host_lock()?;
     // The gateway's MAC follows the containers' rule (02:42 + IPv4): no container has the
     // gateway's address, so it is unique on the bridge.
     let index = nl
@@ -223,7 +203,7 @@ pub fn ensure_ready(engine: &Engine, net: &NetworkRow) -> Result<Ready> {
     nl.set_up(index).map_err(|e| neterr(&format!("bringing up {}", net.bridge), e))?;
     // DNAT of 127.0.0.1 traffic to a container needs the kernel to route loopback-sourced
     // packets out of the bridge.
-    write_sysctl(&format!("/proc/sys/net/ipv4/conf/{}/route_localnet", net.bridge), "1")
+    std::fs::write(format!("/proc/sys/net/ipv4/conf/{}/route_localnet", net.bridge), "1")
         .map_err(|e| neterr("enabling route_localnet", e))?;
     enable_forwarding(engine)?;
     Nft::new(&engine.config.network.nft_table)

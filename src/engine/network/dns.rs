@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,6 +19,7 @@ use simple_dns::rdata::{A, RData};
 use simple_dns::{CLASS, Packet, PacketFlag, QTYPE, RCODE, ResourceRecord, TYPE};
 
 use crate::engine::Engine;
+use crate::engine::store::lockfile::LockFile;
 use crate::engine::store::networks::{self, NetworkRow};
 
 /// Answers for container names are short-lived: containers come and go.
@@ -32,20 +32,6 @@ fn dir(engine: &Engine) -> PathBuf {
 
 pub fn hosts_path(run_net: &Path, id: &str) -> PathBuf {
     run_net.join(format!("{id}.hosts"))
-}
-
-fn lock(path: &Path, block: bool) -> std::io::Result<Option<std::fs::File>> {
-    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
-    let op = if block {
-        rustix::fs::FlockOperation::LockExclusive
-    } else {
-        rustix::fs::FlockOperation::NonBlockingLockExclusive
-    };
-    match rustix::fs::flock(f.as_fd(), op) {
-        Ok(()) => Ok(Some(f)),
-        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Whether a network gets a responder: user-defined bridge networks only (the default bridge
@@ -87,7 +73,7 @@ pub fn refresh(engine: &Engine, net: &NetworkRow) {
 fn try_refresh(engine: &Engine, net: &NetworkRow) -> std::io::Result<()> {
     let d = dir(engine);
     std::fs::create_dir_all(&d)?;
-    let _edit = lock(&d.join(format!("{}.lock", net.id)), true)?;
+    let _edit = LockFile::exclusive(&d.join(format!("{}.lock", net.id)))?;
     let path = hosts_path(&d, &net.id);
     let text = table(engine, net);
     if text.is_empty() {
@@ -97,7 +83,7 @@ fn try_refresh(engine: &Engine, net: &NetworkRow) -> std::io::Result<()> {
     let tmp = path.with_extension("hosts.tmp");
     std::fs::write(&tmp, &text)?;
     std::fs::rename(&tmp, &path)?;
-    let alive = lock(&d.join(format!("{}.dns.lock", net.id)), false)?.is_none();
+    let alive = LockFile::try_exclusive(&d.join(format!("{}.dns.lock", net.id)))?.is_none();
     if !alive {
         spawn(engine, net)?;
     }
@@ -125,13 +111,13 @@ fn spawn(engine: &Engine, net: &NetworkRow) -> std::io::Result<()> {
 /// Stops a network's responder (network removal): the table goes, and the responder follows.
 pub fn stop(engine: &Engine, net: &NetworkRow) {
     let d = dir(engine);
-    if let Ok(_edit) = lock(&d.join(format!("{}.lock", net.id)), true) {
+    if let Ok(_edit) = LockFile::exclusive(&d.join(format!("{}.lock", net.id))) {
         let _ = std::fs::remove_file(hosts_path(&d, &net.id));
     }
     // Wait (briefly) for it to let go of the gateway address.
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
-        match lock(&d.join(format!("{}.dns.lock", net.id)), false) {
+        match LockFile::try_exclusive(&d.join(format!("{}.dns.lock", net.id))) {
             Ok(Some(_)) | Err(_) => break,
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
         }
@@ -204,7 +190,7 @@ fn servfail(query: &[u8]) -> Option<Vec<u8>> {
 /// its network's name table disappears. Returns the exit status.
 pub fn serve_main(run_net: &Path, id: &str, gateway: &str) -> i32 {
     let Ok(gateway) = gateway.parse::<Ipv4Addr>() else { return 2 };
-    let held = match lock(&run_net.join(format!("{id}.dns.lock")), false) {
+    let held = match LockFile::try_exclusive(&run_net.join(format!("{id}.dns.lock"))) {
         Ok(Some(f)) => f,
         // Another responder is already serving.
         Ok(None) => return 0,
@@ -266,7 +252,7 @@ fn serve_loop(run_net: &Path, id: &str, socket: &UdpSocket, upstream: Option<&Ud
                 Ok(_) => {}
                 Err(_) => {
                     // Decide to exit under the edit lock, so no container joins in between.
-                    let _edit = lock(&run_net.join(format!("{id}.lock")), true);
+                    let _edit = LockFile::exclusive(&run_net.join(format!("{id}.lock")));
                     if !hosts.exists() {
                         return 0;
                     }

@@ -38,7 +38,7 @@ pub fn parse(spec: &str) -> Result<(String, String)> {
 }
 
 /// Resolves each `--link` of container `my_id` to its running target's address and ports.
-pub fn resolve(engine: &Engine, my_id: &str, specs: &[String], _my_ip: Ipv4Addr) -> Result<Vec<Link>> {
+pub fn resolve(engine: &Engine, my_id: &str, specs: &[String]) -> Result<Vec<Link>> {
     let me = engine.db.read(|c| crate::engine::store::containers::get(c, my_id))?;
     let my_name = me.map(|r| r.name).unwrap_or_default();
     let mut out = Vec::new();

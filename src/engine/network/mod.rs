@@ -56,6 +56,11 @@ pub struct NetworkMember {
     pub endpoint: EndpointRow,
 }
 
+/// A network setup failure, with what was being done.
+pub(crate) fn neterr(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Network(format!("{what}: {e}"))
+}
+
 fn new_id() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }

@@ -10,7 +10,7 @@ use super::links::{self, Link};
 use super::netlink::{self, Netlink};
 use super::nft::{Dnat, LinkAccept, Nft};
 use super::ports::{self, ActivePort};
-use super::{dns, ipam};
+use super::{dns, ipam, neterr};
 use crate::engine::Engine;
 use crate::engine::container::config::{ContainerConfig, HostConfig};
 use crate::engine::error::{Error, Result};
@@ -50,10 +50,6 @@ impl Attachment {
 /// The host end of an endpoint's veth pair (15 characters at most).
 pub fn veth_name(endpoint_id: &str) -> String {
     format!("veth{}", &endpoint_id[..endpoint_id.len().min(7)])
-}
-
-fn neterr(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Network(format!("{what}: {e}"))
 }
 
 fn netns_path(pid: i32) -> PathBuf {
@@ -103,9 +99,8 @@ impl Engine {
                 att.reservations.push(fd);
             }
         }
-        if let Some(primary) = att.primary() {
-            let ip = primary.ip;
-            att.links = links::resolve(self, id, &host.links, ip)?;
+        if att.primary().is_some() {
+            att.links = links::resolve(self, id, &host.links)?;
         }
         let active = att.ports.clone();
         self.db.write(|tx| networks::set_ports(tx, id, &active).map_err(|e| self.db.err(e)))?;

@@ -12,12 +12,13 @@ use rusqlite::{OptionalExtension, params};
 use super::db::{Db, now_secs};
 use super::tmp::{TempDir, remove_tree};
 use crate::engine::digest::Digest;
-use crate::engine::error::{Error, IoContext, Result};
+use crate::engine::error::{IoContext, Result};
 use crate::engine::paths::Paths;
+use crate::engine::store::lockfile::LockFile;
 
 /// Holds the per-layer lock until dropped.
 pub struct LayerLock {
-    _file: File,
+    _lock: LockFile,
 }
 
 /// What the store knows about one layer.
@@ -80,15 +81,8 @@ impl LayerStore {
         let dir = self.paths.layer_locks();
         fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
         let p = dir.join(chain_id.hex());
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
-            .ctx(|| format!("opening lock {}", p.display()))?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| Error::io(format!("locking {}", p.display()), e.into()))?;
-        Ok(LayerLock { _file: file })
+        let lock = LockFile::exclusive(&p).ctx(|| format!("locking {}", p.display()))?;
+        Ok(LayerLock { _lock: lock })
     }
 
     /// A scratch directory whose `diff/` is the extraction root for a new layer.

@@ -6,5 +6,6 @@ pub mod containers;
 pub mod db;
 pub mod images;
 pub mod layers;
+pub mod lockfile;
 pub mod networks;
 pub mod tmp;

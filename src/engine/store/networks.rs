@@ -180,13 +180,6 @@ pub fn endpoints_on(c: &Connection, network: &str) -> rusqlite::Result<Vec<Endpo
     rows.collect()
 }
 
-/// Every endpoint holding a lease.
-pub fn leased(c: &Connection) -> rusqlite::Result<Vec<EndpointRow>> {
-    let mut st = c.prepare_cached(&format!("SELECT {EP_COLUMNS} FROM endpoints WHERE ip IS NOT NULL"))?;
-    let rows = st.query_map([], ep_from_row)?;
-    rows.collect()
-}
-
 /// The addresses leased on a network.
 pub fn leased_ips(tx: &Transaction<'_>, network: &str) -> rusqlite::Result<HashSet<Ipv4Addr>> {
     let mut st = tx.prepare_cached("SELECT ip FROM endpoints WHERE network_id = ?1 AND ip IS NOT NULL")?;
