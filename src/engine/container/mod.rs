@@ -149,6 +149,14 @@ impl Engine {
         if matches!(host.network_mode.as_str(), "" | "default") {
             host.network_mode = "bridge".into();
         }
+        // `--network <name or ID of the host or none network>` is that mode.
+        let mode = host.network_mode.clone();
+        if !matches!(mode.as_str(), "bridge" | "host" | "none") && !mode.starts_with("container:") {
+            let net = self.network(&mode)?;
+            if net.driver != "bridge" {
+                host.network_mode = net.name;
+            }
+        }
         validate_network_options(&host)?;
         let endpoint_net = self.endpoint_network(&host.network_mode)?;
         if endpoint_net.is_none() && !req.network_aliases.is_empty() {

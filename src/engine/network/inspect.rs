@@ -16,7 +16,7 @@ use crate::engine::store::networks::{self, NetworkRow};
 impl Engine {
     /// The published ports of a running container.
     pub fn container_ports(&self, id: &str) -> Result<Vec<ActivePort>> {
-        Ok(self.db.read(networks::all_ports)?.remove(id).unwrap_or_default())
+        self.db.read(|c| networks::ports_of(c, id))
     }
 
     /// Every container's published ports (one query, for `ps`).

@@ -176,18 +176,18 @@ impl Engine {
     /// are logged (the next reconciliation retries).
     pub fn network_release(&self, id: &str) {
         let endpoints = self.db.read(|c| networks::endpoints_of(c, id)).unwrap_or_default();
-        let had_ports = self.db.read(networks::all_ports).map(|p| p.contains_key(id)).unwrap_or(true);
-        let has_links = self
-            .db
-            .read(|c| crate::engine::store::containers::get(c, id))
-            .ok()
-            .flatten()
-            .and_then(|r| serde_json::from_str::<HostConfig>(&r.host_config).ok())
-            .map(|h| !h.links.is_empty())
-            .unwrap_or(false)
-            // Link exceptions exist only where inter-container traffic is filtered.
-            && !self.config.network.icc;
-        if had_ports || has_links {
+        // Rules exist only for published ports and links (and only while a lease is held);
+        // a plain container's stop costs no nft call.
+        let had_ports = self.db.read(|c| networks::ports_of(c, id)).map(|p| !p.is_empty()).unwrap_or(true);
+        let has_links = || {
+            self.db
+                .read(|c| crate::engine::store::containers::get(c, id))
+                .ok()
+                .flatten()
+                .and_then(|r| serde_json::from_str::<HostConfig>(&r.host_config).ok())
+                .is_some_and(|h| !h.links.is_empty())
+        };
+        if had_ports || (endpoints.iter().any(|e| e.ip.is_some()) && has_links()) {
             if let Err(e) = Nft::new(&self.config.network.nft_table).remove_container(id) {
                 tracing::warn!(container = id, error = %e, "removing nftables rules failed");
             }

@@ -233,26 +233,36 @@ pub fn set_ports(tx: &Transaction<'_>, container: &str, ports: &[ActivePort]) ->
     Ok(())
 }
 
-/// Published ports per container (for `ps` and `port`), in publishing order.
+fn port_from_row(r: &Row<'_>) -> rusqlite::Result<(String, ActivePort)> {
+    Ok((
+        r.get::<_, String>(0)?,
+        ActivePort {
+            proto: r.get(1)?,
+            container_port: r.get(2)?,
+            host_ip: r.get::<_, String>(3)?.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
+            host_port: r.get(4)?,
+        },
+    ))
+}
+
+const PORT_COLUMNS: &str = "container_id, proto, container_port, host_ip, host_port";
+
+/// Published ports per container (for `ps`), in publishing order.
 pub fn all_ports(c: &Connection) -> rusqlite::Result<BTreeMap<String, Vec<ActivePort>>> {
-    let mut st = c.prepare_cached(
-        "SELECT container_id, proto, container_port, host_ip, host_port FROM ports ORDER BY rowid",
-    )?;
+    let mut st = c.prepare_cached(&format!("SELECT {PORT_COLUMNS} FROM ports ORDER BY rowid"))?;
     let mut out: BTreeMap<String, Vec<ActivePort>> = BTreeMap::new();
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            ActivePort {
-                proto: r.get(1)?,
-                container_port: r.get(2)?,
-                host_ip: r.get::<_, String>(3)?.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
-                host_port: r.get(4)?,
-            },
-        ))
-    })?;
-    for row in rows {
+    for row in st.query_map([], port_from_row)? {
         let (id, p) = row?;
         out.entry(id).or_default().push(p);
     }
     Ok(out)
+}
+
+/// One container's published ports, in publishing order.
+pub fn ports_of(c: &Connection, container: &str) -> rusqlite::Result<Vec<ActivePort>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {PORT_COLUMNS} FROM ports WHERE container_id = ?1 ORDER BY rowid"
+    ))?;
+    let rows = st.query_map([container], port_from_row)?;
+    rows.map(|r| r.map(|(_, p)| p)).collect()
 }
