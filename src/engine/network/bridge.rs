@@ -43,7 +43,7 @@ pub struct Ready {
 }
 
 /// Takes the host-wide network lock (held until the value is dropped).
-fn host_lock() -> Result<LockFile> {
+pub(super) fn host_lock() -> Result<LockFile> {
     LockFile::exclusive(Path::new(HOST_LOCK)).map_err(|e| neterr("locking the network setup", e))
 }
 
@@ -69,8 +69,8 @@ fn parse_net(what: &str, s: &str) -> Result<Ipv4Net> {
 }
 
 /// Checks (or picks) a user network's subnet, gateway and range.
+/// The caller holds the host lock ([`host_lock`]) until the bridge exists.
 pub fn plan_user_network(engine: &Engine, req: &NetworkCreate) -> Result<Addressing> {
-    let _lock = host_lock()?;
     let used = used_subnets(engine, None)?;
     let subnet = match &req.subnet {
         Some(s) => {
@@ -165,38 +165,78 @@ fn enable_forwarding(engine: &Engine) -> Result<()> {
     std::fs::write(KEY, "1").map_err(|e| neterr(KEY, e))
 }
 
+/// A network's attach settings, before its bridge is known to be up.
+struct Plan {
+    net: NetworkRow,
+    subnet: Ipv4Net,
+    gateway: Ipv4Addr,
+    range: Ipv4Net,
+    mtu: u32,
+    icc: bool,
+}
+
+impl Plan {
+    fn of(engine: &Engine, net: NetworkRow) -> Result<Self> {
+        let subnet = parse_net("subnet", &net.subnet)?;
+        let gateway: Ipv4Addr = net
+            .gateway
+            .parse()
+            .map_err(|_| Error::Network(format!("network {} has no gateway", net.name)))?;
+        let range = if net.ip_range.is_empty() { subnet } else { parse_net("ip range", &net.ip_range)? };
+        let cfg = &engine.config.network;
+        let (icc, mtu) = if net.name == "bridge" {
+            (cfg.icc, cfg.mtu)
+        } else {
+            (
+                net.options.get(OPT_ICC).map(|v| v != "false").unwrap_or(true),
+                net.options.get(OPT_MTU).and_then(|m| m.parse().ok()).unwrap_or(cfg.mtu),
+            )
+        };
+        Ok(Self { net, subnet, gateway, range, mtu, icc })
+    }
+
+    /// What the "ready" marker holds: a changed setting (or a recreated bridge) redoes the set-up.
+    fn stamp(&self, index: u32) -> String {
+        format!("{index} {} icc={} internal={}", self.subnet, self.icc, self.net.internal)
+    }
+
+    fn ready(self, bridge_index: u32) -> Ready {
+        let Plan { net, subnet, gateway, range, mtu, icc } = self;
+        Ready { net, bridge_index, subnet, gateway, range, mtu, icc }
+    }
+}
+
 /// Brings a bridge network's host side up (once per boot) and returns how to attach to it.
 pub fn ensure_ready(engine: &Engine, net: &NetworkRow) -> Result<Ready> {
-    let net = if net.name == "bridge" { default_addressing(engine, net)? } else { net.clone() };
-    let subnet = parse_net("subnet", &net.subnet)?;
-    let gateway: Ipv4Addr =
-        net.gateway.parse().map_err(|_| Error::Network(format!("network {} has no gateway", net.name)))?;
-    let range = if net.ip_range.is_empty() { subnet } else { parse_net("ip range", &net.ip_range)? };
-    let is_default = net.name == "bridge";
-    let icc = if is_default {
-        engine.config.network.icc
-    } else {
-        net.options.get(OPT_ICC).map(|v| v != "false").unwrap_or(true)
-    };
-    let mtu = if is_default {
-        engine.config.network.mtu
-    } else {
-        net.options.get(OPT_MTU).and_then(|m| m.parse().ok()).unwrap_or(engine.config.network.mtu)
-    };
-    let mut nl = Netlink::open().map_err(|e| neterr("netlink", e))?;
-    let mark = marker(engine, &net.id);
-    // The marker records what the rules were made from: a changed setting redoes them.
-    let stamp = |index: u32| format!("{index} {subnet} icc={icc} internal={}", net.internal);
-    if let Some(index) = nl.link_index(&net.bridge).map_err(|e| neterr("netlink", e))? {
-        if std::fs::read_to_string(&mark).ok().as_deref() == Some(stamp(index).as_str()) {
-            return Ok(Ready { net, bridge_index: index, subnet, gateway, range, mtu, icc });
+    // Fast path, without the host lock: addressed, and set up this boot with these settings.
+    if !net.subnet.is_empty() {
+        let net = if net.name == "bridge" { default_addressing(engine, net)? } else { net.clone() };
+        let plan = Plan::of(engine, net)?;
+        let mut nl = Netlink::open().map_err(|e| neterr("netlink", e))?;
+        if let Some(index) = nl.link_index(&plan.net.bridge).map_err(|e| neterr("netlink", e))? {
+            let mark = std::fs::read_to_string(marker(engine, &plan.net.id)).ok();
+            if mark.as_deref() == Some(plan.stamp(index).as_str()) {
+                return Ok(plan.ready(index));
+            }
         }
     }
     let _lock = host_lock()?;
+    // Re-read under the lock: another process may have addressed or set it up meanwhile.
+    let current = engine.db.read(|c| networks::get(c, &net.id))?.unwrap_or_else(|| net.clone());
+    setup_locked(engine, &current)
+}
+
+/// Builds a network's host side; the caller holds the host lock (subnet choice and bridge
+/// creation must be one step, or two gantry roots could pick the same subnet).
+pub(super) fn setup_locked(engine: &Engine, net: &NetworkRow) -> Result<Ready> {
+    let net = if net.name == "bridge" { default_addressing(engine, net)? } else { net.clone() };
+    let plan = Plan::of(engine, net)?;
+    let (net, subnet, gateway) = (&plan.net, plan.subnet, plan.gateway);
+    let mut nl = Netlink::open().map_err(|e| neterr("netlink", e))?;
     // The gateway's MAC follows the containers' rule (02:42 + IPv4): no container has the
     // gateway's address, so it is unique on the bridge.
     let index = nl
-        .ensure_bridge(&net.bridge, mtu, ipam::mac_for(gateway))
+        .ensure_bridge(&net.bridge, plan.mtu, ipam::mac_for(gateway))
         .map_err(|e| neterr(&format!("creating bridge {}", net.bridge), e))?;
     nl.add_address(index, gateway, subnet.prefix_len())
         .map_err(|e| neterr(&format!("addressing bridge {}", net.bridge), e))?;
@@ -207,13 +247,20 @@ pub fn ensure_ready(engine: &Engine, net: &NetworkRow) -> Result<Ready> {
         .map_err(|e| neterr("enabling route_localnet", e))?;
     enable_forwarding(engine)?;
     Nft::new(&engine.config.network.nft_table)
-        .add_network(&NetworkRules { id: &net.id, bridge: &net.bridge, subnet, internal: net.internal, icc })
+        .add_network(&NetworkRules {
+            id: &net.id,
+            bridge: &net.bridge,
+            subnet,
+            internal: net.internal,
+            icc: plan.icc,
+        })
         .map_err(|e| neterr("installing the network's firewall rules", e))?;
+    let mark = marker(engine, &net.id);
     if let Some(dir) = mark.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let _ = std::fs::write(&mark, stamp(index));
-    Ok(Ready { net, bridge_index: index, subnet, gateway, range, mtu, icc })
+    let _ = std::fs::write(&mark, plan.stamp(index));
+    Ok(plan.ready(index))
 }
 
 /// Removes a user network's bridge, rules and DNS responder.

@@ -118,6 +118,9 @@ impl Engine {
             return Err(Error::Conflict(format!("network with name {} already exists", req.name)));
         }
         let id = new_id();
+        // Subnet choice, the record and the bridge under one hold of the host lock: the
+        // bridge's route is what tells other gantry roots the subnet is taken.
+        let _lock = bridge::host_lock()?;
         let addressing = bridge::plan_user_network(self, &req)?;
         let row = NetworkRow {
             id: id.clone(),
@@ -134,6 +137,11 @@ impl Engine {
         };
         if !self.db.write_unique(|tx| networks::insert(tx, &row))? {
             return Err(Error::Conflict(format!("network with name {} already exists", row.name)));
+        }
+        if let Err(e) = bridge::setup_locked(self, &row) {
+            let _ = bridge::teardown(self, &row);
+            self.db.write(|tx| networks::delete(tx, &row.id).map_err(|e| self.db.err(e)))?;
+            return Err(e);
         }
         self.record(
             "network",
@@ -191,11 +199,7 @@ impl Engine {
             "" | "default" | "bridge" => self.network("bridge").map(Some),
             name => {
                 let net = self.network(name)?;
-                match net.driver.as_str() {
-                    "bridge" => Ok(Some(net)),
-                    // `--network <id of host/none>`.
-                    _ => Ok(None),
-                }
+                Ok((net.driver == "bridge").then_some(net))
             }
         }
     }
