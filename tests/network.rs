@@ -139,15 +139,23 @@ fn every_publish_form_reaches_the_web_fixture() {
     assert!(settings.contains("\"80/tcp\":[{\"HostIp\":\"0.0.0.0\""), "{settings}");
 
     // A range maps port for port.
-    let (r0, r1) = (free_port(), free_port());
-    let (lo, hi) = (r0.min(r1), r0.min(r1) + 1);
-    if hi == r0.max(r1) || std::net::TcpListener::bind(("127.0.0.1", hi)).is_ok() {
-        let spec = format!("127.0.0.1:{lo}-{hi}:80-81");
-        g.run(&["run", "-d", "--name", "ranged", "-p", &spec, &img]).ok();
-        let ranged = g.run(&["port", "ranged"]).ok().to_string();
-        assert!(ranged.contains(&format!("80/tcp -> 127.0.0.1:{lo}")), "{ranged}");
-        assert!(ranged.contains(&format!("81/tcp -> 127.0.0.1:{hi}")), "{ranged}");
-        assert!(http_get(&format!("127.0.0.1:{lo}"), 10).unwrap().contains("gantry-fixture-web"));
+    let lo = free_port_pair();
+    let hi = lo + 1;
+    let spec = format!("127.0.0.1:{lo}-{hi}:80-81");
+    g.run(&["run", "-d", "--name", "ranged", "-p", &spec, &img]).ok();
+    let ranged = g.run(&["port", "ranged"]).ok().to_string();
+    assert!(ranged.contains(&format!("80/tcp -> 127.0.0.1:{lo}")), "{ranged}");
+    assert!(ranged.contains(&format!("81/tcp -> 127.0.0.1:{hi}")), "{ranged}");
+    assert!(http_get(&format!("127.0.0.1:{lo}"), 10).unwrap().contains("gantry-fixture-web"));
+}
+
+/// A port P such that P and P + 1 are both free now.
+fn free_port_pair() -> u16 {
+    loop {
+        let p = free_port();
+        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
     }
 }
 
@@ -205,12 +213,19 @@ fn network_modes_none_host_and_container() {
     let img = g.busybox();
     let none = g.run(&["run", "--rm", "--network", "none", &img, "ls", "/sys/class/net"]).ok().to_string();
     assert_eq!(none.split_whitespace().collect::<Vec<_>>(), ["lo"]);
-    let host = g.run(&["run", "--rm", "--network", "host", &img, "ls", "/sys/class/net"]).ok().to_string();
-    let mine: Vec<String> = common::list_dir(std::path::Path::new("/sys/class/net"));
-    for dev in ["lo", g.bridge.as_str()].iter().filter(|d| mine.contains(&d.to_string())) {
-        assert!(host.split_whitespace().any(|w| w == *dev), "host mode should see {dev}: {host}");
+    // Host mode sees the host's interfaces: every one present both before and after the run
+    // (other tests come and go in parallel). `--network <ID of the host network>` is the same.
+    let host_id = g.run(&["network", "inspect", "-f", "{{.Id}}", "host"]).ok().trim().to_string();
+    for mode in ["host", host_id.as_str()] {
+        let before = common::list_dir(std::path::Path::new("/sys/class/net"));
+        let seen = g.run(&["run", "--rm", "--network", mode, &img, "ls", "/sys/class/net"]).ok().to_string();
+        let after = common::list_dir(std::path::Path::new("/sys/class/net"));
+        let stable: Vec<&String> = before.iter().filter(|d| after.contains(d)).collect();
+        assert!(stable.len() > 1, "the host has more than lo: {stable:?}");
+        for dev in stable {
+            assert!(seen.split_whitespace().any(|w| w == dev), "--network {mode} should see {dev}: {seen}");
+        }
     }
-    assert!(host.split_whitespace().count() > 1, "{host}");
     // container:X shares X's whole stack, loopback included.
     let web = web(&g);
     g.run(&["run", "-d", "--name", "srv", &web]).ok();
@@ -342,30 +357,87 @@ fn links_inject_environment_and_hosts() {
 
 #[test]
 fn icc_off_allows_only_linked_ports() {
+    // ICC off on the default bridge (the engine setting), and on a user network (its driver
+    // option) of an engine whose default bridge keeps ICC on.
+    let off = Gantry::new();
+    off.set_network_config("icc = false");
+    let on = Gantry::new();
+    on.run(&["network", "create", "-o", "com.docker.network.bridge.enable_icc=false", "quiet"]).ok();
+    for (g, network) in [(&off, "bridge"), (&on, "quiet")] {
+        let img = g.busybox();
+        let web = web(g);
+        let srv = format!("srv-{network}");
+        g.run(&["run", "-d", "--name", &srv, "--network", network, &web]).ok();
+        let ip = g.inspect(&format!("{{{{.NetworkSettings.Networks.{network}.IPAddress}}}}"), &srv);
+        // From the host the server answers (host traffic is not inter-container traffic).
+        assert!(http_get(&format!("{ip}:80"), 10).unwrap().contains("gantry-fixture-web"));
+        let fetch = |extra: &[&str]| {
+            let mut args = vec!["run", "--rm", "--network", network];
+            args.extend_from_slice(extra);
+            // busybox's wget crashes on -T, so timeout(1) bounds it; not as PID 1 (which
+            // would ignore the TERM), hence the `exit` that keeps sh from exec'ing it.
+            let script = format!("timeout 3 wget -q -O - http://{ip}:80/; exit $?");
+            args.extend([img.as_str(), "sh", "-c", &script]);
+            g.run(&args)
+        };
+        let blocked = fetch(&[]);
+        assert_ne!(
+            blocked.code, 0,
+            "{network}: an unlinked container must not reach srv: {}",
+            blocked.stdout
+        );
+        let link = format!("{srv}:srv");
+        let linked = fetch(&["--link", &link]);
+        assert!(
+            linked.code == 0 && linked.stdout.contains("gantry-fixture-web"),
+            "{network}: a linked container must reach srv: {} {}",
+            linked.stdout,
+            linked.stderr
+        );
+        let table = nft_table(g);
+        let links_chain = table.split("chain links {").nth(1).and_then(|r| r.split('}').next()).unwrap_or("");
+        assert!(
+            !links_chain.contains("accept"),
+            "{network}: the link's exception left with it: {links_chain}"
+        );
+    }
+}
+
+#[test]
+fn user_network_addressing_and_internal() {
     let g = Gantry::new();
-    g.set_network_config("icc = false");
     let img = g.busybox();
-    let web = web(&g);
-    g.run(&["run", "-d", "--name", "srv", &web]).ok();
-    let ip = g.inspect("{{.NetworkSettings.IPAddress}}", "srv");
-    // From the host the server answers (host traffic is not inter-container traffic).
-    assert!(http_get(&format!("{ip}:80"), 10).unwrap().contains("gantry-fixture-web"));
-    let fetch = |extra: &[&str]| {
-        let mut args = vec!["run", "--rm"];
-        args.extend_from_slice(extra);
-        // busybox's wget crashes on -T, so timeout(1) bounds it; not as PID 1 (which would
-        // ignore the TERM), hence the `exit` that keeps sh from exec'ing it.
-        let script = format!("timeout 3 wget -q -O - http://{ip}:80/; exit $?");
-        args.extend([img.as_str(), "sh", "-c", &script]);
-        g.run(&args)
-    };
-    let blocked = fetch(&[]);
-    assert_ne!(blocked.code, 0, "an unlinked container must not reach srv: {}", blocked.stdout);
-    let linked = fetch(&["--link", "srv:srv"]);
-    assert!(linked.ok().contains("gantry-fixture-web"));
-    let table = nft_table(&g);
-    let links_chain = table.split("chain links {").nth(1).and_then(|r| r.split('}').next()).unwrap_or("");
-    assert!(!links_chain.contains("accept"), "the link's exception left with it: {links_chain}");
+    // A subnet gantry found free (so the test never collides with the host's routes), given
+    // back explicitly with a gateway and an address range of its own.
+    g.run(&["network", "create", "probe"]).ok();
+    let ipam = g.run(&["network", "inspect", "-f", "{{json .IPAM.Config}}", "probe"]).ok().to_string();
+    let ipam: serde_json::Value = serde_json::from_str(&ipam).unwrap();
+    let subnet = ipam[0]["Subnet"].as_str().unwrap().to_string();
+    g.run(&["network", "rm", "probe"]).ok();
+    let base: Vec<u8> = subnet.split('/').next().unwrap().split('.').map(|o| o.parse().unwrap()).collect();
+    let net = |c: u8, d: u8| format!("{}.{}.{c}.{d}", base[0], base[1]);
+    let gateway = net(0, 254);
+    let range = format!("{}/28", net(9, 16));
+    g.run(&["network", "create", "--subnet", &subnet, "--gateway", &gateway, "--ip-range", &range, "custom"])
+        .ok();
+    assert!(
+        g.run(&["network", "create", "--subnet", &subnet, "again"]).fails().contains("overlaps"),
+        "a subnet in use is refused"
+    );
+    g.run(&["run", "-d", "--name", "c1", "--network", "custom", &img, "sleep", "60"]).ok();
+    let ip = g.inspect("{{.NetworkSettings.Networks.custom.IPAddress}}", "c1");
+    assert_eq!(ip, net(9, 17), "the first address of the range");
+    let gw = g.inspect("{{.NetworkSettings.Networks.custom.Gateway}}", "c1");
+    assert_eq!(gw, gateway);
+    let route = g.run(&["exec", "c1", "ip", "route"]).ok().to_string();
+    assert!(route.contains(&format!("default via {gateway}")), "{route}");
+    // An internal network: no default route out, and its members still talk to each other.
+    g.run(&["network", "create", "--internal", "inner"]).ok();
+    g.run(&["run", "-d", "--name", "i1", "--network", "inner", &img, "sleep", "60"]).ok();
+    let out = g.run(&["run", "--rm", "--network", "inner", &img, "sh", "-c", "ip route; ping -c 1 -W 2 i1"]);
+    let text = out.ok();
+    assert!(!text.contains("default"), "no default route on an internal network: {text}");
+    assert!(text.contains("1 packets received"), "{text}");
 }
 
 #[test]
