@@ -172,6 +172,7 @@ impl Engine {
                 .map_err(|e| self.db.err(e))?;
             if ok {
                 containers::set_monitor(tx, &id, me, my_start).map_err(|e| self.db.err(e))?;
+                containers::clear_stopped_by_user(tx, &id).map_err(|e| self.db.err(e))?;
             }
             Ok(ok)
         })?;

@@ -123,6 +123,8 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         serve::Clients::bind(&dirs.attach_socket()).map_err(|e| format!("attach socket: {e}"))?;
     let mut backoff = FIRST_BACKOFF;
     let mut first = true;
+    // How the previous run ended (for a restart that a stop cancels).
+    let (mut last_code, mut last_oom) = (0, false);
     loop {
         let t0 = Instant::now();
         let launched =
@@ -155,6 +157,12 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             if args.wait_for_attach {
                 clients.wait_for_start(Duration::from_secs(60));
             }
+        } else if stopped_meanwhile(engine, id) {
+            // A stop that arrived while this restart was being set up ends the policy here.
+            proc.delete();
+            engine.network_release(id);
+            drop(attachment);
+            return finish(engine, id, last_code, last_oom, &host, &mut clients);
         }
         proc.start().map_err(|e| format!("starting the container: {e}"))?;
         let started = Instant::now();
@@ -183,6 +191,7 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         engine.network_release(id);
         drop(attachment);
         let code = status.code();
+        (last_code, last_oom) = (code, oom);
         let current = engine
             .db
             .read(|c| containers::get(c, id))
@@ -217,14 +226,18 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
     }
 }
 
+/// Whether the user stopped (or removed) the container since its last run ended.
+fn stopped_meanwhile(engine: &Engine, id: &str) -> bool {
+    !matches!(engine.db.read(|c| containers::get(c, id)), Ok(Some(r)) if !r.stopped_by_user)
+}
+
 /// Waits out the restart backoff; false when the user stopped or removed the container.
 fn sleep_unless_stopped(engine: &Engine, id: &str, d: Duration) -> bool {
     let deadline = Instant::now() + d;
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20).min(d));
-        match engine.db.read(|c| containers::get(c, id)) {
-            Ok(Some(r)) if !r.stopped_by_user => {}
-            _ => return false,
+        if stopped_meanwhile(engine, id) {
+            return false;
         }
     }
     true

@@ -161,6 +161,13 @@ pub fn transition(tx: &Transaction<'_>, id: &str, from: &[State], to: State) -> 
     Ok(n == 1)
 }
 
+/// A user's start: the container is no longer one the user stopped. (Restarts by the
+/// monitor keep the mark, so a stop that lands between two runs is not forgotten.)
+pub fn clear_stopped_by_user(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<()> {
+    tx.execute("UPDATE containers SET stopped_by_user = 0 WHERE id = ?1", [id])?;
+    Ok(())
+}
+
 /// Records that the monitor started the container's process.
 pub fn set_running(
     tx: &Transaction<'_>,
@@ -172,7 +179,7 @@ pub fn set_running(
 ) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE containers SET state = 'running', pid = ?2, monitor_pid = ?3, monitor_start = ?4, started_at = ?5,
-         error = '', oom_killed = 0, stopped_by_user = 0 WHERE id = ?1",
+         error = '', oom_killed = 0 WHERE id = ?1",
         params![id, pid, monitor_pid, monitor_start as i64, started_at],
     )?;
     Ok(())
