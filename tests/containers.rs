@@ -102,6 +102,7 @@ fn detached_logs_and_follow() {
     let follow = g
         .command(&["logs", "-f", "--tail", "0", "talker"])
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(600));

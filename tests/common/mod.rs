@@ -43,6 +43,9 @@ pub struct Gantry {
     pub nft_table: String,
 }
 
+/// How long one gantry command may run in a test before it counts as hung.
+pub const COMMAND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The captured result of one command.
 pub struct Run {
     pub code: i32,
@@ -172,22 +175,63 @@ impl Gantry {
         panic!("{template} of {name} is {last:?}, expected {want:?}");
     }
 
+    #[track_caller]
     pub fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().expect("run gantry"))
+        self.run_bounded(args, None)
     }
 
     /// Runs with `input` on stdin.
+    #[track_caller]
     pub fn run_with_input(&self, args: &[&str], input: &str) -> Run {
-        use std::io::Write;
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
-        Run::from(child.wait_with_output().expect("wait"))
+        self.run_bounded(args, Some(input))
+    }
+
+    /// Runs one command, killing it (by its own PID) and failing the test if it outlives
+    /// [`COMMAND_DEADLINE`]: a hang then names the command and shows what it printed, instead
+    /// of stalling the whole suite until CI's limit.
+    #[track_caller]
+    fn run_bounded(&self, args: &[&str], input: Option<&str>) -> Run {
+        use std::io::{Read, Write};
+        let mut cmd = self.command(args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if input.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
+        let mut child = cmd.spawn().expect("run gantry");
+        if let Some(text) = input {
+            child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write stdin");
+        }
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = r.read_to_end(&mut buf);
+                buf
+            })
+        };
+        let out = drain(Box::new(child.stdout.take().expect("stdout")));
+        let err = drain(Box::new(child.stderr.take().expect("stderr")));
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if started.elapsed() > COMMAND_DEADLINE {
+                let _ = child.kill();
+                let _ = child.wait();
+                let out = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
+                let err = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+                panic!(
+                    "`gantry {}` hung for {COMMAND_DEADLINE:?}\nstdout: {out}\nstderr: {err}",
+                    args.join(" ")
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        Run::from(Output {
+            status,
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+        })
     }
 
     /// Names of entries directly under a directory of the state root (empty if missing).

@@ -43,8 +43,8 @@ pub struct Clients {
     list: Vec<Client>,
     next_id: u64,
     start_requested: bool,
-    /// A terminal size a client sent before the container started.
-    pending_resize: Option<(u16, u16)>,
+    /// What clients sent before the container started, applied when it does.
+    early: EarlyInput,
 }
 
 impl Clients {
@@ -52,7 +52,13 @@ impl Clients {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;
         listener.set_nonblocking(true)?;
-        Ok(Self { listener, list: Vec::new(), next_id: 0, start_requested: false, pending_resize: None })
+        Ok(Self {
+            listener,
+            list: Vec::new(),
+            next_id: 0,
+            start_requested: false,
+            early: EarlyInput::default(),
+        })
     }
 
     fn accept(&mut self) {
@@ -91,15 +97,13 @@ impl Clients {
                 .collect();
             drop(fds);
             self.accept();
+            let mut early = std::mem::take(&mut self.early);
             for id in ready {
-                let mut early = EarlyInput::default();
                 if !self.read_client(id, &mut early) {
                     self.list.retain(|c| c.id != id);
                 }
-                if early.resize.is_some() {
-                    self.pending_resize = early.resize;
-                }
             }
+            self.early = early;
         }
     }
 
@@ -172,15 +176,44 @@ trait Input {
     fn resize(&mut self, rows: u16, cols: u16);
 }
 
-/// Input arriving before the container starts: only a resize is kept (applied at start).
+/// Input arriving before the container starts, kept in order and applied at start. A client
+/// that attaches and starts (`start -a -i`) often sends its stdin, even its end, in the same
+/// burst as the start request; dropping it would leave the container waiting for input forever.
 #[derive(Default)]
 struct EarlyInput {
     resize: Option<(u16, u16)>,
+    stdin: Vec<u8>,
+    eof: bool,
+}
+
+/// Stdin held for a container that has not started yet (more than this before start is dropped).
+const EARLY_STDIN_CAP: usize = 1 << 20;
+
+impl EarlyInput {
+    /// Hands everything held to the started container.
+    fn apply(self, to: &mut dyn Input) {
+        if let Some((rows, cols)) = self.resize {
+            to.resize(rows, cols);
+        }
+        if !self.stdin.is_empty() {
+            to.write(&self.stdin);
+        }
+        if self.eof {
+            to.close();
+        }
+    }
 }
 
 impl Input for EarlyInput {
-    fn write(&mut self, _: &[u8]) {}
-    fn close(&mut self) {}
+    fn write(&mut self, data: &[u8]) {
+        if !self.eof {
+            let room = EARLY_STDIN_CAP.saturating_sub(self.stdin.len());
+            self.stdin.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    fn close(&mut self) {
+        self.eof = true;
+    }
     fn resize(&mut self, rows: u16, cols: u16) {
         self.resize = Some((rows, cols));
     }
@@ -262,9 +295,10 @@ pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter) -> ExitS
         rustix::process::PidfdFlags::empty(),
     )
     .ok();
-    if let (Some((rows, cols)), Some(m)) = (clients.pending_resize.take(), proc.master.as_ref()) {
-        let _ = sys::set_winsize(m, rows, cols);
-    }
+    std::mem::take(&mut clients.early).apply(&mut ContainerInput {
+        pipe: &mut proc.stdin,
+        master: proc.master.as_ref().map(|m| m.as_fd()),
+    });
     let mut buf = vec![0u8; 64 * 1024];
     let mut status = None;
     let mut exited_at: Option<Instant> = None;
@@ -349,4 +383,40 @@ pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter) -> ExitS
         let _ = log.flush();
     }
     status.unwrap_or(ExitStatus(255 << 8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl Input for Recorder {
+        fn write(&mut self, data: &[u8]) {
+            self.0.push(format!("write {}", String::from_utf8_lossy(data)));
+        }
+        fn close(&mut self) {
+            self.0.push("close".into());
+        }
+        fn resize(&mut self, rows: u16, cols: u16) {
+            self.0.push(format!("resize {rows}x{cols}"));
+        }
+    }
+
+    #[test]
+    fn input_before_start_is_kept_in_order() {
+        let mut early = EarlyInput::default();
+        early.resize(24, 80);
+        early.write(b"typed");
+        early.write(b"\n");
+        early.close();
+        early.write(b"after the end");
+        let mut r = Recorder::default();
+        early.apply(&mut r);
+        assert_eq!(r.0, ["resize 24x80", "write typed\n", "close"]);
+        let mut big = EarlyInput::default();
+        big.write(&vec![b'x'; EARLY_STDIN_CAP + 10]);
+        assert_eq!(big.stdin.len(), EARLY_STDIN_CAP);
+    }
 }
