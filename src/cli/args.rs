@@ -94,6 +94,10 @@ pub enum Command {
     Events(EventsArgs),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
+    /// Update configuration of one or more containers
+    Update(UpdateArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
@@ -130,6 +134,8 @@ pub enum ContainerCommand {
     Inspect(InspectArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),
+    Update(UpdateArgs),
+    Stats(StatsArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -182,6 +188,34 @@ pub struct ExecArgs {
     pub container: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub limits: super::run_args::LimitArgs,
+    /// Restart policy to apply when a container exits
+    #[arg(long)]
+    pub restart: Option<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Format output using a custom template ('table', 'json', 'table TEMPLATE' or a Go template)
+    #[arg(long)]
+    pub format: Option<String>,
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -114,6 +114,7 @@ fn request(a: &RunArgs) -> Result<CreateRequest, Failure> {
         dns_search: a.dns_search.clone(),
         dns_options: a.dns_option.clone(),
         extra_hosts: a.add_host.clone(),
+        resources: a.limits.resources().map_err(Failure::usage)?,
     };
     for o in &host.security_opt {
         let ok = o.starts_with("seccomp=") || o.starts_with("seccomp:") || o.starts_with("no-new-privileges");
@@ -161,7 +162,11 @@ async fn create(engine: &Arc<Engine>, a: &RunArgs) -> Result<crate::engine::cont
         }
         Err(e) => return Err(run_failure(e)),
     }
-    let c = engine.create_container(req).map_err(run_failure)?;
+    let created = engine.create_container(req).map_err(run_failure)?;
+    for w in &created.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    let c = created.container;
     if let Some(path) = &a.cidfile {
         std::fs::write(path, c.id()).map_err(|e| Failure::usage(format!("writing cidfile: {e}")))?;
     }
@@ -297,4 +302,31 @@ pub fn prune(engine: &Arc<Engine>, a: PruneArgs) -> Outcome {
     }
     out.push_str("Total reclaimed space: 0B\n");
     print(&out)
+}
+
+pub fn update(engine: &Arc<Engine>, a: super::args::UpdateArgs) -> Outcome {
+    let update = a.limits.update().map_err(Failure::usage)?;
+    if !a.limits.ulimit.is_empty() || a.limits.oom_kill_disable {
+        return Err(Failure::usage("update: --ulimit and --oom-kill-disable can only be set at create"));
+    }
+    let restart = a.restart.as_deref().map(RestartPolicy::parse).transpose().map_err(Failure::usage)?;
+    if update.is_empty() && restart.is_none() {
+        return Err(Failure::usage("you must provide one or more flags when using this command"));
+    }
+    let mut failed = false;
+    for name in &a.containers {
+        match engine.update_container(name, &update, restart.clone()) {
+            Ok(warnings) => {
+                for w in warnings {
+                    eprintln!("WARNING: {w}");
+                }
+                print(&format!("{name}\n"))?;
+            }
+            Err(e) => {
+                eprintln!("Error response from daemon: {}", super::output::describe(&e));
+                failed = true;
+            }
+        }
+    }
+    if failed { Err(Failure::silent(1)) } else { Ok(()) }
 }

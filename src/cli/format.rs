@@ -15,6 +15,18 @@ pub fn human_size(bytes: u64) -> String {
     format!("{}{}", significant(size, 3), UNITS[unit])
 }
 
+/// Docker's `units.BytesSize`: binary units, four significant digits (`1.5MiB`, `1.944GiB`).
+pub fn bytes_size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1024.0 && unit < UNITS.len() - 1 {
+        size /= 1024.0;
+        unit += 1;
+    }
+    format!("{}{}", significant(size, 4), UNITS[unit])
+}
+
 /// Formats like Go's `%.{digits}g` for values in [0, 1000).
 fn significant(v: f64, digits: i32) -> String {
     if v == 0.0 {

@@ -17,6 +17,7 @@ mod ps;
 mod pull;
 mod run_args;
 mod search;
+mod stats;
 mod template;
 
 use std::process::ExitCode;
@@ -125,6 +126,8 @@ async fn run(cli: &Cli, command: Command) -> Outcome {
         Command::Cp(a) => inspect_fs::cp(&engine, a),
         Command::Events(a) => events::events(&engine, a).await,
         Command::Port(a) => network::port(&engine, a),
+        Command::Update(a) => containers::update(&engine, a),
+        Command::Stats(a) => stats::stats(&engine, a).await,
         Command::Network(sub) => network::network_command(&engine, sub),
         Command::Monitor(_) | Command::ExecHelper(_) | Command::Dns(_) => Ok(()),
     }
@@ -149,6 +152,8 @@ async fn container_command(engine: &Arc<Engine>, cmd: args::ContainerCommand) ->
         C::Attach(a) => attach::attach_command(engine, a).await,
         C::Inspect(a) => images::inspect_containers_only(engine, a),
         C::Prune(a) => containers::prune(engine, a),
+        C::Update(a) => containers::update(engine, a),
+        C::Stats(a) => stats::stats(engine, a).await,
     }
 }
 

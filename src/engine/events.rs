@@ -20,6 +20,8 @@ pub enum Event {
     Pull(PullEvent),
     /// A recorded lifecycle event (Docker's `events` vocabulary).
     Lifecycle(LifecycleEvent),
+    /// One sweep of the running containers' resource figures (see [`super::Engine::share_stats`]).
+    Stats(Vec<super::stats::StatsSample>),
 }
 
 /// One step of a pull, keyed by the reference being pulled.
@@ -96,6 +98,11 @@ impl EventBus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
+    }
+
+    /// How many subscribers there are (work only they would see can be skipped when none).
+    pub fn listeners(&self) -> usize {
+        self.tx.receiver_count()
     }
 
     /// Publishes to whoever listens; no listener is not an error.

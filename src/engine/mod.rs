@@ -2,6 +2,7 @@
 //! are thin clients of it; nothing in here prints to a terminal.
 
 pub mod browse;
+pub mod cgroups;
 pub mod config;
 pub mod container;
 pub mod digest;
@@ -18,6 +19,7 @@ pub mod pull;
 pub mod reference;
 pub mod registry;
 pub mod runtime;
+pub mod stats;
 pub mod store;
 
 use std::path::{Path, PathBuf};

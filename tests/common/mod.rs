@@ -8,6 +8,7 @@ pub mod pty;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 /// The rig's settings, from the environment `scripts/test` exports. A test that needs the rig
 /// fails (it is never skipped) when it is missing.
@@ -201,15 +202,25 @@ impl Gantry {
         if let Some(text) = input {
             child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write stdin");
         }
+        // Readers fill shared buffers, so what a hung command printed can be shown without
+        // waiting for an end of file that a leftover grandchild may hold off forever.
         let drain = |mut r: Box<dyn Read + Send>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = r.read_to_end(&mut buf);
-                buf
-            })
+            let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = std::sync::Arc::clone(&buf);
+            let done = std::thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                while let Ok(n) = r.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+                }
+            });
+            (buf, done)
         };
         let out = drain(Box::new(child.stdout.take().expect("stdout")));
         let err = drain(Box::new(child.stderr.take().expect("stderr")));
+        let text = |b: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>| b.lock().unwrap().clone();
         let started = std::time::Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait") {
@@ -218,20 +229,21 @@ impl Gantry {
             if started.elapsed() > COMMAND_DEADLINE {
                 let _ = child.kill();
                 let _ = child.wait();
-                let out = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
-                let err = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
                 panic!(
-                    "`gantry {}` hung for {COMMAND_DEADLINE:?}\nstdout: {out}\nstderr: {err}",
-                    args.join(" ")
+                    "`gantry {}` hung for {COMMAND_DEADLINE:?}\nstdout: {}\nstderr: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&text(&out.0)),
+                    String::from_utf8_lossy(&text(&err.0))
                 );
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         };
-        Run::from(Output {
-            status,
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
-        })
+        // The output ends when the command exits, unless something it started kept the pipes.
+        let exited = std::time::Instant::now();
+        while !(out.1.is_finished() && err.1.is_finished()) && exited.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        Run::from(Output { status, stdout: text(&out.0), stderr: text(&err.0) })
     }
 
     /// Names of entries directly under a directory of the state root (empty if missing).

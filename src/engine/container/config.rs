@@ -160,6 +160,9 @@ pub struct HostConfig {
     pub dns_options: Vec<String>,
     /// `--add-host name:ip`.
     pub extra_hosts: Vec<String>,
+    /// Memory, CPU, PIDs and block I/O limits and ulimits (Docker's flat field names).
+    #[serde(flatten)]
+    pub resources: crate::engine::cgroups::Resources,
 }
 
 impl HostConfig {

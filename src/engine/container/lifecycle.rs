@@ -136,6 +136,8 @@ impl Engine {
             }
             crate::engine::store::tmp::remove_tree(&state);
         }
+        // Whatever the runtime could not remove (its state lost with a killed monitor).
+        crate::engine::cgroups::Layout::host().remove(id);
         let dirs = ContainerDirs::new(&self.paths, id);
         if let Err(e) = rootfs::unmount(&dirs.rootfs()) {
             tracing::warn!(container = id, error = %e, "unmounting rootfs failed");

@@ -10,6 +10,7 @@ pub mod inspect_fs;
 pub mod lifecycle;
 pub mod logs;
 pub mod names;
+mod update;
 
 use std::collections::BTreeMap;
 
@@ -45,6 +46,14 @@ pub struct CreateRequest {
     pub host: HostConfig,
 }
 
+/// A new container, and the limits the host could not honour (Docker prints these as
+/// `WARNING:` lines).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub container: Container,
+    pub warnings: Vec<String>,
+}
+
 /// A container as lists show it.
 #[derive(Debug, Clone)]
 pub struct Container {
@@ -76,7 +85,7 @@ impl Container {
 
 impl Engine {
     /// Creates a container (its record and writable layer); nothing runs yet.
-    pub fn create_container(&self, req: CreateRequest) -> Result<Container> {
+    pub fn create_container(&self, req: CreateRequest) -> Result<Created> {
         let image = self.find_image(&req.image)?;
         let image_config: Value = serde_json::from_slice(&image.config).unwrap_or(Value::Null);
         let ic = image_config.get("config").cloned().unwrap_or(Value::Null);
@@ -146,6 +155,7 @@ impl Engine {
         }
         req.host.log_rotation().map_err(Error::InvalidArgument)?;
         let mut host = req.host.clone();
+        let warnings = self.check_resources(&mut host.resources)?;
         if matches!(host.network_mode.as_str(), "" | "default") {
             host.network_mode = "bridge".into();
         }
@@ -224,7 +234,18 @@ impl Engine {
             &id,
             vec![("image".into(), req.image.clone()), ("name".into(), name)],
         );
-        Ok(Container::from_row(row))
+        Ok(Created { container: Container::from_row(row), warnings })
+    }
+
+    /// Docker's checks of resource limits, then what this host can apply: fills defaults,
+    /// drops what it cannot honour (returning the warnings), refuses the impossible.
+    fn check_resources(&self, r: &mut crate::engine::cgroups::Resources) -> Result<Vec<String>> {
+        use crate::engine::cgroups::{Layout, support};
+        r.validate().map_err(Error::InvalidArgument)?;
+        r.normalize();
+        let warnings = support::HostLimits::probe(Layout::host()).check(r).map_err(Error::InvalidArgument)?;
+        support::check_ulimits(&r.ulimits).map_err(Error::InvalidArgument)?;
+        Ok(warnings)
     }
 
     fn unique_name(&self) -> Result<String> {

@@ -40,7 +40,7 @@ impl Proc {
 
     /// Whether the kernel's OOM killer acted in the container's memory cgroup.
     pub fn oom_killed(&self) -> bool {
-        oom_kills(&self.id) > 0
+        crate::engine::cgroups::Layout::host().oom_kills(&self.id) > 0
     }
 
     /// Removes the runtime state and the container's cgroups.
@@ -51,27 +51,8 @@ impl Proc {
     }
 }
 
-/// The OOM-kill counter of the container's memory cgroup (v1 `memory.oom_control`, v2
-/// `memory.events`).
-fn oom_kills(id: &str) -> u64 {
-    let candidates = [
-        format!("/sys/fs/cgroup/memory/gantry/{id}/memory.oom_control"),
-        format!("/sys/fs/cgroup/gantry/{id}/memory.events"),
-    ];
-    for p in candidates {
-        if let Ok(text) = std::fs::read_to_string(&p) {
-            return text
-                .lines()
-                .find_map(|l| l.strip_prefix("oom_kill "))
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or(0);
-        }
-    }
-    0
-}
-
 fn cgroup_v2() -> bool {
-    matches!(libcgroups::common::get_cgroup_setup(), Ok(libcgroups::common::CgroupSetup::Unified))
+    crate::engine::cgroups::Layout::host().is_v2()
 }
 
 /// Mounts the rootfs if it is not mounted yet.

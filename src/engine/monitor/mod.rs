@@ -114,7 +114,7 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
     let row =
         engine.db.read(|c| containers::get(c, id)).map_err(|e| e.to_string())?.ok_or("container vanished")?;
     let config: ContainerConfig = serde_json::from_str(&row.config).map_err(|e| e.to_string())?;
-    let host: HostConfig = serde_json::from_str(&row.host_config).map_err(|e| e.to_string())?;
+    let mut host: HostConfig = serde_json::from_str(&row.host_config).map_err(|e| e.to_string())?;
     let dirs = engine.container_dirs(id);
     let (max_size, max_files) = host.log_rotation()?;
     let mut log = logfile::LogWriter::open(&dirs.log(), max_size, max_files)
@@ -197,6 +197,10 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             .read(|c| containers::get(c, id))
             .map_err(|e| e.to_string())?
             .ok_or("container vanished")?;
+        // `gantry update` may have changed the restart policy or the limits meanwhile.
+        if let Ok(updated) = serde_json::from_str(&current.host_config) {
+            host = updated;
+        }
         if oom {
             engine.record("container", "oom", id, vec![]);
         }

@@ -108,10 +108,12 @@ pub fn build(i: &SpecInput<'_>) -> Result<Value, String> {
             device_rules.push(json!({"allow": true, "type": d.kind.to_string(), "major": d.major, "minor": d.minor, "access": d.access}));
         }
     }
+    let mut resources = i.host.resources.to_oci();
+    resources["devices"] = json!(device_rules);
     let mut linux = json!({
-        "cgroupsPath": format!("/gantry/{}", i.id),
+        "cgroupsPath": crate::engine::cgroups::Layout::cgroups_path(i.id),
         "namespaces": namespaces,
-        "resources": {"devices": device_rules},
+        "resources": resources,
         "devices": devices,
     });
     if !i.host.privileged {
@@ -121,7 +123,7 @@ pub fn build(i: &SpecInput<'_>) -> Result<Value, String> {
     if let Some(s) = seccomp {
         linux["seccomp"] = s;
     }
-    let process = json!({
+    let mut process = json!({
         "terminal": i.config.tty,
         "user": {"uid": i.user.uid, "gid": i.user.gid, "additionalGids": i.user.additional_gids},
         "args": args,
@@ -131,6 +133,10 @@ pub fn build(i: &SpecInput<'_>) -> Result<Value, String> {
         // None (not false) keeps libcontainer loading seccomp before dropping capabilities.
         "noNewPrivileges": if i.host.no_new_privileges() { Value::Bool(true) } else { Value::Null },
     });
+    let rlimits = i.host.resources.rlimits();
+    if !rlimits.is_empty() {
+        process["rlimits"] = json!(rlimits);
+    }
     let spec = json!({
         "ociVersion": "1.0.2",
         "process": process,

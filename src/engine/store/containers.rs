@@ -233,6 +233,11 @@ pub fn rename(tx: &Transaction<'_>, id: &str, name: &str) -> rusqlite::Result<()
     Ok(())
 }
 
+pub fn set_host_config(tx: &Transaction<'_>, id: &str, host_config: &str) -> rusqlite::Result<()> {
+    tx.execute("UPDATE containers SET host_config = ?2 WHERE id = ?1", params![id, host_config])?;
+    Ok(())
+}
+
 pub fn delete(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM containers WHERE id = ?1", [id])?;
     Ok(())
