@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::Engine;
 use super::cgroups::Layout;
-use super::cgroups::stats::{self, HostCounters, NetCounters};
+use super::cgroups::stats::{self, NetCounters};
 use super::container::now_nanos;
 use super::error::Result;
 use super::events::Event;
@@ -69,7 +69,9 @@ pub struct StatsSampler {
     layout: &'static Layout,
     proc_root: PathBuf,
     host_memory: u64,
-    prev_host: Option<HostCounters>,
+    online_cpus: u32,
+    /// When the previous sweep read its counters (CPU % is CPU time over this wall time).
+    prev_at: Option<Instant>,
     prev_cpu: HashMap<String, u64>,
 }
 
@@ -82,15 +84,18 @@ impl Default for StatsSampler {
 impl StatsSampler {
     pub fn new(layout: &'static Layout, proc_root: PathBuf) -> Self {
         let host_memory = stats::host_memory(&proc_root);
-        Self { layout, proc_root, host_memory, prev_host: None, prev_cpu: HashMap::new() }
+        let online_cpus = stats::online_cpus();
+        Self { layout, proc_root, host_memory, online_cpus, prev_at: None, prev_cpu: HashMap::new() }
     }
 
     /// Reads every target once. CPU % is measured against the previous sweep; a container
     /// seen for the first time shows 0.
     pub fn sweep(&mut self, targets: &[StatsTarget]) -> Vec<StatsSample> {
-        let host = stats::read_host(&self.proc_root);
         let now = now_nanos();
-        let system_delta = self.prev_host.map(|p| host.system_ns.saturating_sub(p.system_ns)).unwrap_or(0);
+        let at = Instant::now();
+        // Docker divides by the host's CPU time from /proc/stat (jiffies: 10 ms steps); wall
+        // time from a monotonic clock is the same measure without the coarse steps.
+        let wall_ns = self.prev_at.map(|p| at.duration_since(p).as_nanos() as f64).unwrap_or(0.0);
         let mut prev_cpu = HashMap::with_capacity(targets.len());
         let out = targets
             .iter()
@@ -105,9 +110,8 @@ impl StatsSampler {
                 }
                 let c = stats::read(self.layout, &t.id);
                 let cpu_percent = match self.prev_cpu.get(&t.id) {
-                    Some(&before) if system_delta > 0 => {
-                        let delta = c.cpu_ns.saturating_sub(before) as f64;
-                        delta / system_delta as f64 * f64::from(host.online_cpus) * 100.0
+                    Some(&before) if wall_ns > 0.0 => {
+                        c.cpu_ns.saturating_sub(before) as f64 / wall_ns * 100.0
                     }
                     // A first sight has nothing to measure against (Docker shows 0 too).
                     _ => 0.0,
@@ -124,7 +128,7 @@ impl StatsSampler {
                     read_nanos: now,
                     running: true,
                     cpu_percent,
-                    cpu_machine_percent: cpu_percent / f64::from(host.online_cpus.max(1)),
+                    cpu_machine_percent: cpu_percent / f64::from(self.online_cpus),
                     cpu_usage_ns: c.cpu_ns,
                     memory_usage,
                     memory_limit,
@@ -144,7 +148,7 @@ impl StatsSampler {
                 }
             })
             .collect();
-        self.prev_host = Some(host);
+        self.prev_at = Some(at);
         self.prev_cpu = prev_cpu;
         out
     }
@@ -205,5 +209,60 @@ impl Engine {
                 };
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &std::path::Path, files: &[(&str, &str)]) {
+        std::fs::create_dir_all(dir).unwrap();
+        for (f, text) in files {
+            std::fs::write(dir.join(f), text).unwrap();
+        }
+    }
+
+    #[test]
+    fn sweeps_give_rates_and_dockers_memory_figure() {
+        let t = tempfile::tempdir().unwrap();
+        let cg = t.path().join("cg/gantry/c1");
+        write(
+            &cg,
+            &[
+                ("cpu.stat", "usage_usec 1000\n"),
+                ("memory.current", "10485760\n"),
+                ("memory.stat", "inactive_file 1048576\n"),
+                ("memory.max", "max\n"),
+                ("pids.current", "2\n"),
+            ],
+        );
+        let proc_root = t.path().join("proc");
+        write(&proc_root, &[("meminfo", "MemTotal: 1000 kB\n")]);
+        write(&proc_root.join("42/net"), &[("dev", "h1\nh2\n  eth0: 500 5 0 0 0 0 0 0 300 3 0 0 0 0 0 0\n")]);
+        let layout: &'static Layout = Box::leak(Box::new(Layout::v2_at(&t.path().join("cg"))));
+        let mut sampler = StatsSampler::new(layout, proc_root);
+        let target = |id: &str, running| StatsTarget {
+            id: id.into(),
+            name: format!("n-{id}"),
+            pid: 42,
+            started_at: 0,
+            running,
+            own_network: true,
+        };
+        let targets = [target("c1", true), target("c2", false)];
+        let first = sampler.sweep(&targets);
+        assert_eq!(first[0].cpu_percent, 0.0, "nothing to compare with yet");
+        assert_eq!(first[0].memory_usage, 9 << 20, "inactive page cache is left out");
+        assert_eq!(first[0].memory_limit, 1000 * 1024, "no limit: the host's memory");
+        assert_eq!((first[0].net_io(), first[0].pids), ((500, 300), 2));
+        assert!(!first[1].running && first[1].memory_usage == 0);
+        std::thread::sleep(Duration::from_millis(100));
+        // 20 ms of CPU time during at least 100 ms of wall time: at most 20 % of one CPU.
+        write(&cg, &[("cpu.stat", "usage_usec 21000\n"), ("memory.max", "524288\n")]);
+        let second = sampler.sweep(&targets);
+        let cpu = second[0].cpu_percent;
+        assert!(cpu > 0.0 && cpu <= 20.0, "{cpu}");
+        assert_eq!(second[0].memory_limit, 512 << 10);
     }
 }
