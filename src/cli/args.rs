@@ -20,6 +20,12 @@ pub struct Cli {
     /// Engine settings file (default /etc/gantry/config.toml)
     #[arg(long, global = true, env = "GANTRY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Colour theme of the terminal UI (dark, light, high-contrast, 16-colour, or a user theme)
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Terminal UI without any action that changes something
+    #[arg(long)]
+    pub read_only: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

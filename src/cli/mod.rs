@@ -33,8 +33,7 @@ pub use output::{Failure, Outcome};
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command.clone() else {
-        eprintln!("gantry: the terminal UI is not implemented yet; see `gantry --help` for the commands");
-        return ExitCode::from(2);
+        return tui_main(&cli);
     };
     // The monitor must stay single-threaded: no runtime, no logging thread.
     if let Command::Monitor(m) = command {
@@ -74,6 +73,31 @@ pub fn main() -> ExitCode {
     let outcome = runtime.block_on(run(&cli, command));
     let code = output::finish(outcome);
     // Do not wait for stray blocking tasks (e.g. a pull cancelled by an error).
+    runtime.shutdown_background();
+    code
+}
+
+/// `gantry` with no arguments: the terminal UI.
+fn tui_main(cli: &Cli) -> ExitCode {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!("gantry: the terminal UI needs a terminal; see `gantry --help` for the commands");
+        return ExitCode::from(2);
+    }
+    let _log_guard = init_logging(cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let opts = crate::tui::TuiOptions { theme: cli.theme.clone(), read_only: cli.read_only };
+    let outcome = runtime.block_on(async {
+        let engine = open_engine(cli)?;
+        crate::tui::run(engine, opts).await.map_err(Failure::new)
+    });
+    let code = output::finish(outcome);
     runtime.shutdown_background();
     code
 }

@@ -2,38 +2,14 @@
 //! ago", "Created", "Paused", "Restarting"), filters and formats.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::args::PsArgs;
-use super::format::{Table, ellipsis, human_duration, short_id};
+use super::format::{Table, ellipsis, human_duration, short_id, since, status_text};
 use super::output::{Failure, Outcome, print};
 use super::template::Template;
 use crate::engine::Engine;
 use crate::engine::container::Container;
 use crate::engine::store::containers::State;
-
-fn since(nanos: i64) -> Duration {
-    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    Duration::from_nanos((now - nanos).max(0) as u64)
-}
-
-/// Docker's STATUS column.
-pub fn status_text(c: &Container) -> String {
-    let r = &c.row;
-    match r.state {
-        State::Running => format!("Up {}", human_duration(since(r.started_at))),
-        State::Paused => format!("Up {} (Paused)", human_duration(since(r.started_at))),
-        State::Restarting => {
-            format!("Restarting ({}) {} ago", r.exit_code, human_duration(since(r.finished_at)))
-        }
-        State::Exited if r.finished_at > 0 => {
-            format!("Exited ({}) {} ago", r.exit_code, human_duration(since(r.finished_at)))
-        }
-        State::Exited | State::Created | State::Starting => "Created".into(),
-        State::Removing => "Removal In Progress".into(),
-        State::Dead => "Dead".into(),
-    }
-}
 
 /// The STATE column of `--format`: Docker's lowercase state names.
 fn state_name(s: State) -> &'static str {

@@ -144,6 +144,12 @@ impl Engine {
     }
 
     /// Recorded lifecycle events with `time_nanos` in `[since, until)`.
+    /// The sequence number of the newest recorded event (0 when none): cheap to poll, and it
+    /// moves whenever any gantry process (or monitor) records a change.
+    pub fn last_event_seq(&self) -> Result<i64> {
+        self.db.read(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0)))
+    }
+
     pub fn recorded_events(&self, since: i64, until: i64) -> Result<Vec<LifecycleEvent>> {
         self.db.read(|c| {
             let mut st = c.prepare(

@@ -1,0 +1,278 @@
+//! The full-screen terminal UI (`gantry` with no arguments): a thin client of the engine.
+//!
+//! [`app`] is the state, [`update`] the only code that changes it (pure: it returns
+//! [`update::Effect`]s), [`render`] draws it, [`keymap`] binds keys to actions (and generates
+//! the help), [`theme`] gives every colour, [`terminal`] owns the real screen. This module is
+//! the event loop: terminal input, engine events (in-process, and lifecycle changes other
+//! gantry processes record), the shared stats sweep, and running effects against the engine.
+
+pub mod app;
+pub mod keymap;
+pub mod render;
+pub mod terminal;
+pub mod theme;
+pub mod update;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::engine::events::Event;
+use crate::engine::store::containers::State;
+use crate::engine::{Engine, Error};
+use app::{App, ContainerItem, Lists, NetworkItem};
+use keymap::Action;
+use update::{Effect, Msg, update};
+
+/// How the UI was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct TuiOptions {
+    pub theme: Option<String>,
+    pub read_only: bool,
+}
+
+/// Everything the lists show, read from the engine.
+fn load(engine: &Engine) -> Result<Lists, Error> {
+    let containers = engine.containers()?;
+    let published = engine.all_container_ports()?;
+    let containers = containers
+        .into_iter()
+        .map(|c| {
+            let ports = if matches!(c.row.state, State::Running | State::Paused | State::Restarting) {
+                let exposed: Vec<String> = c.config.exposed_ports.keys().cloned().collect();
+                let active = published.get(c.id()).map(Vec::as_slice).unwrap_or(&[]);
+                crate::engine::network::inspect::ports_text(active, &exposed)
+            } else {
+                String::new()
+            };
+            ContainerItem { container: c, ports }
+        })
+        .collect::<Vec<_>>();
+    let mut networks = Vec::new();
+    for n in engine.networks()? {
+        let members = engine.network_members(&n.id)?;
+        let names = members.into_iter().map(|m| m.name).collect();
+        networks.push(NetworkItem { network: n, containers: names });
+    }
+    Ok(Lists { containers, images: engine.images()?, networks })
+}
+
+/// Runs one container action; the text to show, or the error.
+async fn container_action(
+    engine: Arc<Engine>,
+    action: Action,
+    targets: Vec<(String, String)>,
+) -> Result<String, String> {
+    let mut done = Vec::new();
+    for (id, name) in &targets {
+        let r = match action {
+            Action::Start => engine.start_container(id, false).await.map(|_| ()),
+            Action::Stop => engine.stop_container(id, None).await,
+            Action::Restart => engine.restart_container(id, None).await,
+            Action::Kill => engine.kill_container(id, "KILL"),
+            Action::Pause => match engine.container(id) {
+                Ok(c) if c.row.state == State::Paused => engine.unpause_container(id),
+                _ => engine.pause_container(id),
+            },
+            Action::Remove => engine.remove_container(id, false).await,
+            Action::ForceRemove => engine.remove_container(id, true).await,
+            _ => Ok(()),
+        };
+        match r {
+            Ok(()) => done.push(name.clone()),
+            Err(e) => return Err(format!("{} {name}: {e}", keymap::info(action).name)),
+        }
+    }
+    Ok(format!("{}: {}", keymap::info(action).name, done.join(", ")))
+}
+
+/// Reads the terminal on a thread of its own (crossterm's read blocks) and forwards keys and
+/// resizes.
+fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let msg = match event::read() {
+                Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                Ok(TermEvent::Resize(..)) => Msg::Resize,
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// The newest recorded lifecycle event: a change means another process (a monitor, another
+/// gantry) changed something.
+fn last_recorded(engine: &Engine) -> i64 {
+    engine.last_event_seq().unwrap_or(0)
+}
+
+pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
+    let mut theme = match &opts.theme {
+        Some(name) => theme::Theme::load(name)?,
+        None => theme::Theme::default_dark(),
+    };
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        theme = theme.without_colour();
+    }
+    let keymap = keymap::Keymap::load()?;
+    let mut app = App::new(theme, keymap, opts.read_only);
+    app.now = crate::text::now_nanos();
+    let lists = load(&engine).map_err(|e| e.to_string())?;
+    update(&mut app, Msg::Loaded(Box::new(lists)));
+    let mut screen = terminal::Screen::enter().map_err(|e| format!("terminal: {e}"))?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    spawn_input(tx.clone());
+    let mut events = engine.subscribe();
+    engine.share_stats(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut seen = last_recorded(&engine);
+    loop {
+        if app.dirty {
+            screen.term.draw(|f| render::render(&app, f)).map_err(|e| format!("drawing: {e}"))?;
+            app.dirty = false;
+        }
+        let effects = tokio::select! {
+            Some(msg) = rx.recv() => update(&mut app, msg),
+            ev = events.recv() => match ev {
+                Ok(Event::Stats(samples)) => update(&mut app, Msg::Stats(samples)),
+                Ok(Event::Lifecycle(_)) | Err(broadcast::error::RecvError::Lagged(_)) => vec![Effect::Reload],
+                Ok(Event::Pull(_)) => vec![],
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = tick.tick() => {
+                let latest = last_recorded(&engine);
+                let mut fx = update(&mut app, Msg::Tick(crate::text::now_nanos()));
+                if latest != seen {
+                    seen = latest;
+                    fx.push(Effect::Reload);
+                }
+                fx
+            }
+        };
+        if app.quit {
+            break;
+        }
+        for effect in effects {
+            match effect {
+                Effect::Reload => match load(&engine) {
+                    Ok(lists) => {
+                        update(&mut app, Msg::Loaded(Box::new(lists)));
+                    }
+                    Err(e) => {
+                        update(&mut app, Msg::Done(Err(e.to_string())));
+                    }
+                },
+                Effect::Container(action, targets) => {
+                    let engine = Arc::clone(&engine);
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        let r = container_action(engine, action, targets).await;
+                        let _ = tx.send(Msg::Done(r));
+                    });
+                }
+            }
+        }
+    }
+    drop(screen);
+    Ok(())
+}
+
+/// Fixed state for the render and update tests (no engine: the rows are what the engine's
+/// list calls return).
+#[cfg(test)]
+pub mod testdata {
+    use super::app::{App, ContainerItem, History, Lists, NetworkItem};
+    use crate::engine::container::Container;
+    use crate::engine::container::config::{ContainerConfig, HostConfig};
+    use crate::engine::stats::StatsSample;
+    use crate::engine::store::containers::{ContainerRow, State};
+
+    const NOW: i64 = 1_800_000_000_000_000_000;
+
+    fn container(c: char, name: &str, state: State, exit: i32) -> ContainerItem {
+        let row = ContainerRow {
+            id: c.to_string().repeat(64),
+            name: name.into(),
+            image_id: "sha256:".to_string() + &"f".repeat(64),
+            image_name: "127.0.0.1:5000/fixtures/busybox".into(),
+            config: String::new(),
+            host_config: String::new(),
+            created: NOW - 3_600_000_000_000,
+            state,
+            pid: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            exit_code: exit,
+            started_at: NOW - 125_000_000_000,
+            finished_at: NOW - 60_000_000_000,
+            oom_killed: false,
+            error: String::new(),
+            restart_count: 0,
+            stopped_by_user: false,
+        };
+        let config = ContainerConfig { cmd: Some(vec!["sleep".into(), "1000".into()]), ..Default::default() };
+        ContainerItem {
+            container: Container { row, config, host: HostConfig::default() },
+            ports: if state == State::Running { "127.0.0.1:8080->80/tcp".into() } else { String::new() },
+        }
+    }
+
+    pub fn app() -> App {
+        let mut app = App::new(super::theme::Theme::default_dark(), super::keymap::Keymap::default(), false);
+        app.now = NOW;
+        let web = container('a', "web", State::Running, 0);
+        let mut history = History::default();
+        for i in 0..30 {
+            history.push(&StatsSample {
+                id: web.container.id().into(),
+                running: true,
+                cpu_percent: (i % 10) as f64 * 10.0,
+                cpu_machine_percent: (i % 10) as f64 * 5.0,
+                memory_usage: 5 << 20,
+                memory_limit: 64 << 20,
+                memory_percent: 7.81,
+                pids: 3,
+                ..Default::default()
+            });
+        }
+        app.history.insert(web.container.id().into(), history);
+        let network = crate::engine::store::networks::NetworkRow {
+            id: "9".repeat(64),
+            name: "bridge".into(),
+            driver: "bridge".into(),
+            bridge: "gantry0".into(),
+            subnet: "172.17.0.0/16".into(),
+            gateway: "172.17.0.1".into(),
+            ip_range: String::new(),
+            internal: false,
+            labels: Default::default(),
+            options: Default::default(),
+            created: NOW,
+        };
+        app.lists = Lists {
+            containers: vec![
+                web,
+                container('b', "worker", State::Paused, 0),
+                container('c', "db", State::Exited, 137),
+            ],
+            images: vec![crate::engine::image::ImageSummary {
+                id: crate::engine::digest::Digest::from_hex(&"e".repeat(64)).expect("digest"),
+                tags: vec![
+                    crate::engine::reference::Reference::parse("127.0.0.1:5000/fixtures/busybox:latest")
+                        .expect("ref"),
+                ],
+                digests: vec![],
+                created: chrono::DateTime::from_timestamp(1_700_000_000, 0),
+                size: 1_234_567,
+            }],
+            networks: vec![NetworkItem { network, containers: vec!["web".into()] }],
+        };
+        app
+    }
+}

@@ -1,0 +1,42 @@
+//! The networks pane: each network with its driver, subnet and the containers on it.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row, Table, TableState};
+
+use super::pane_block;
+use crate::tui::app::App;
+
+pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let rows: Vec<Row<'_>> = app
+        .visible_networks()
+        .into_iter()
+        .map(|n| {
+            Row::new(vec![
+                Cell::from(Span::styled(n.network.name.clone(), t.fg(t.text))),
+                Cell::from(Span::styled(
+                    n.network.id[..12.min(n.network.id.len())].to_string(),
+                    t.fg(t.muted),
+                )),
+                Cell::from(Span::styled(n.network.driver.clone(), t.fg(t.text))),
+                Cell::from(Span::styled(n.network.subnet.clone(), t.fg(t.text))),
+                Cell::from(Span::styled(n.containers.join(", "), t.fg(t.accent))),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Min(14),
+        Constraint::Length(13),
+        Constraint::Length(8),
+        Constraint::Length(18),
+        Constraint::Min(10),
+    ];
+    let table = Table::new(rows, widths)
+        .header(Row::new(["NAME", "NETWORK ID", "DRIVER", "SUBNET", "CONTAINERS"]).style(t.header_style()))
+        .row_highlight_style(t.selected())
+        .block(pane_block(app, "Networks"));
+    let mut state = TableState::default().with_selected(Some(app.selected_index()));
+    f.render_stateful_widget(table, area, &mut state);
+}

@@ -1,0 +1,43 @@
+//! The real terminal: raw mode and the alternate screen while the UI runs, restored on every
+//! way out — normal exit, error, or panic (the hook restores before the message prints).
+
+use std::io::{Stdout, stdout};
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::{cursor, execute, terminal};
+
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Owns the terminal; dropping it restores the user's screen.
+pub struct Screen {
+    pub term: Term,
+}
+
+fn restore() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+}
+
+impl Screen {
+    pub fn enter() -> std::io::Result<Self> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+        terminal::enable_raw_mode()?;
+        if let Err(e) = execute!(stdout(), terminal::EnterAlternateScreen, cursor::Hide) {
+            restore();
+            return Err(e);
+        }
+        let term = Terminal::new(CrosstermBackend::new(stdout()))?;
+        Ok(Self { term })
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        restore();
+    }
+}

@@ -1,0 +1,152 @@
+//! The terminal UI end to end: the real binary inside tmux (a private tmux server per test),
+//! against the real engine and a container from the test registry.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Gantry;
+
+/// A tmux server of the test's own running gantry's UI; killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(g: &Gantry, width: u16, height: u16) -> Self {
+        let socket = format!("gantry-it-{:06x}", common::rand_u32() & 0xff_ffff);
+        let xdg = g.dir.path().join("xdg");
+        std::fs::create_dir_all(&xdg).unwrap();
+        let cmd = format!(
+            "env GANTRY_ROOT={} GANTRY_CONFIG={} DOCKER_CONFIG={} XDG_CONFIG_HOME={} TERM=xterm-256color {}",
+            g.root().display(),
+            g.config_path().display(),
+            g.docker_config_dir().display(),
+            xdg.display(),
+            env!("CARGO_BIN_EXE_gantry")
+        );
+        let t = Self { socket };
+        let ok = t
+            .tmux(&[
+                "new-session",
+                "-d",
+                "-s",
+                "ui",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+                &cmd,
+            ])
+            .status
+            .success();
+        assert!(ok, "tmux new-session failed");
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux").args(["-L", &self.socket]).args(args).output().expect("run tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "ui"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        assert!(self.tmux(&["send-keys", "-t", "ui", keys]).status.success());
+    }
+
+    /// Waits until the screen satisfies `ok`.
+    #[track_caller]
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "waiting for {what}; the screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.tmux(&["has-session", "-t", "ui"]).status.success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// The row of the container on the screen.
+fn row<'a>(screen: &'a str, name: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(name)).unwrap_or("")
+}
+
+#[test]
+fn lifecycle_keys_and_help_in_tmux() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    // A container that stops at once on SIGTERM (sleep as PID 1 would wait for the timeout).
+    g.run(&[
+        "run",
+        "-d",
+        "--name",
+        "tuiweb",
+        "--network",
+        "none",
+        &img,
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; sleep 1000 & wait",
+    ])
+    .ok();
+    let ui = Tmux::start(&g, 120, 40);
+    ui.wait_for("the running container", |s| row(s, "tuiweb").contains("running"));
+    // Stop: the engine stops it (gantry ps agrees) and the row follows.
+    ui.keys("s");
+    ui.wait_for("the stopped row", |s| row(s, "tuiweb").contains("exited"));
+    assert_eq!(g.inspect("{{.State.Status}}", "tuiweb"), "exited");
+    // Start brings it back.
+    ui.keys("u");
+    ui.wait_for("the restarted row", |s| row(s, "tuiweb").contains("running"));
+    assert_eq!(g.inspect("{{.State.Status}}", "tuiweb"), "running");
+    // A change made by another gantry process shows up too.
+    g.run(&["pause", "tuiweb"]).ok();
+    ui.wait_for("the paused row", |s| row(s, "tuiweb").contains("paused"));
+    g.run(&["unpause", "tuiweb"]).ok();
+    // The help lists every action of the keymap.
+    ui.keys("?");
+    let help = ui.wait_for("the help", |s| s.contains("Keys"));
+    for name in ["quit", "start", "stop", "restart", "kill", "pause", "remove", "filter", "mark"] {
+        assert!(help.contains(name), "{name} in the help:\n{help}");
+    }
+    ui.keys("Escape");
+    ui.wait_for("the help to close", |s| !s.contains("Keys — any key"));
+    // Remove asks first.
+    ui.keys("D");
+    ui.wait_for("the confirmation", |s| s.contains("Confirm"));
+    ui.keys("y");
+    let gone = ui.wait_for("the row to go", |s| !s.lines().any(|l| l.starts_with("│tuiweb")));
+    assert!(gone.contains("force-remove: tuiweb"), "the result is shown:\n{gone}");
+    assert!(g.run(&["ps", "-aq"]).ok().trim().is_empty());
+    // q leaves and gives the terminal back.
+    ui.keys("q");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ui.alive() {
+        assert!(Instant::now() < deadline, "gantry did not quit:\n{}", ui.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn without_a_terminal_it_says_so() {
+    let g = Gantry::new();
+    let r = g.run(&[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("needs a terminal"), "{}", r.stderr);
+}
