@@ -215,19 +215,13 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write(dir: &std::path::Path, files: &[(&str, &str)]) {
-        std::fs::create_dir_all(dir).unwrap();
-        for (f, text) in files {
-            std::fs::write(dir.join(f), text).unwrap();
-        }
-    }
+    use crate::engine::cgroups::write_fake_files;
 
     #[test]
     fn sweeps_give_rates_and_dockers_memory_figure() {
         let t = tempfile::tempdir().unwrap();
         let cg = t.path().join("cg/gantry/c1");
-        write(
+        write_fake_files(
             &cg,
             &[
                 ("cpu.stat", "usage_usec 1000\n"),
@@ -238,8 +232,11 @@ mod tests {
             ],
         );
         let proc_root = t.path().join("proc");
-        write(&proc_root, &[("meminfo", "MemTotal: 1000 kB\n")]);
-        write(&proc_root.join("42/net"), &[("dev", "h1\nh2\n  eth0: 500 5 0 0 0 0 0 0 300 3 0 0 0 0 0 0\n")]);
+        write_fake_files(&proc_root, &[("meminfo", "MemTotal: 1000 kB\n")]);
+        write_fake_files(
+            &proc_root.join("42/net"),
+            &[("dev", "h1\nh2\n  eth0: 500 5 0 0 0 0 0 0 300 3 0 0 0 0 0 0\n")],
+        );
         let layout: &'static Layout = Box::leak(Box::new(Layout::v2_at(&t.path().join("cg"))));
         let mut sampler = StatsSampler::new(layout, proc_root);
         let target = |id: &str, running| StatsTarget {
@@ -259,7 +256,7 @@ mod tests {
         assert!(!first[1].running && first[1].memory_usage == 0);
         std::thread::sleep(Duration::from_millis(100));
         // 20 ms of CPU time during at least 100 ms of wall time: at most 20 % of one CPU.
-        write(&cg, &[("cpu.stat", "usage_usec 21000\n"), ("memory.max", "524288\n")]);
+        write_fake_files(&cg, &[("cpu.stat", "usage_usec 21000\n"), ("memory.max", "524288\n")]);
         let second = sampler.sweep(&targets);
         let cpu = second[0].cpu_percent;
         assert!(cpu > 0.0 && cpu <= 20.0, "{cpu}");

@@ -19,6 +19,15 @@ use oci_spec::runtime::LinuxResources;
 
 pub use resources::{ResourceUpdate, Resources, Ulimit};
 
+/// Writes files of a fake cgroupfs (or /proc) tree for tests.
+#[cfg(test)]
+pub(crate) fn write_fake_files(dir: &Path, files: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).expect("fake tree dir");
+    for (f, text) in files {
+        std::fs::write(dir.join(f), text).expect("fake tree file");
+    }
+}
+
 /// The parent of every container cgroup, in every hierarchy.
 pub const PARENT: &str = "gantry";
 
@@ -190,12 +199,10 @@ mod tests {
     /// would give it.
     fn fake_v2(id: &str) -> tempfile::TempDir {
         let t = tempfile::tempdir().unwrap();
-        std::fs::write(t.path().join("cgroup.controllers"), "cpuset cpu io memory pids\n").unwrap();
-        let d = t.path().join(PARENT).join(id);
-        std::fs::create_dir_all(&d).unwrap();
+        write_fake_files(t.path(), &[("cgroup.controllers", "cpuset cpu io memory pids\n")]);
         // libcgroups writes like the kernel expects (no truncation), so the files start empty
         // and each holds exactly what was last written.
-        for (f, v) in [
+        let files = [
             "cgroup.procs",
             "memory.max",
             "memory.swap.max",
@@ -207,10 +214,8 @@ mod tests {
             "pids.max",
             "io.weight",
         ]
-        .map(|f| (f, ""))
-        {
-            std::fs::write(d.join(f), v).unwrap();
-        }
+        .map(|f| (f, ""));
+        write_fake_files(&t.path().join(PARENT).join(id), &files);
         t
     }
 

@@ -186,19 +186,13 @@ pub fn host_memory(proc_root: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write(dir: &Path, files: &[(&str, &str)]) {
-        std::fs::create_dir_all(dir).unwrap();
-        for (f, text) in files {
-            std::fs::write(dir.join(f), text).unwrap();
-        }
-    }
+    use crate::engine::cgroups::write_fake_files;
 
     #[test]
     fn v2_counters_from_a_fake_tree() {
         let t = tempfile::tempdir().unwrap();
         let d = t.path().join("gantry/abc");
-        write(
+        write_fake_files(
             &d,
             &[
                 ("cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"),
@@ -224,7 +218,7 @@ mod tests {
                 block_write: 22,
             }
         );
-        write(&d, &[("memory.max", "33554432\n")]);
+        write_fake_files(&d, &[("memory.max", "33554432\n")]);
         assert_eq!(read(&layout, "abc").memory_limit, Some(32 << 20));
         assert_eq!(layout.oom_kills("abc"), 1);
         assert_eq!(read(&layout, "gone"), Counters::default());
@@ -235,8 +229,8 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let layout = Layout::v1_at(t.path());
         let dir = |c: &str| t.path().join(c).join("gantry/abc");
-        write(&dir("cpuacct"), &[("cpuacct.usage", "123456789\n")]);
-        write(
+        write_fake_files(&dir("cpuacct"), &[("cpuacct.usage", "123456789\n")]);
+        write_fake_files(
             &dir("memory"),
             &[
                 ("memory.usage_in_bytes", "2097152\n"),
@@ -245,8 +239,8 @@ mod tests {
                 ("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"),
             ],
         );
-        write(&dir("pids"), &[("pids.current", "7\n")]);
-        write(
+        write_fake_files(&dir("pids"), &[("pids.current", "7\n")]);
+        write_fake_files(
             &dir("blkio"),
             &[(
                 "blkio.throttle.io_service_bytes_recursive",
@@ -274,7 +268,7 @@ mod tests {
             }]
         );
         let t = tempfile::tempdir().unwrap();
-        write(t.path(), &[("meminfo", "MemTotal:       24576000 kB\nMemFree: 1 kB\n")]);
+        write_fake_files(t.path(), &[("meminfo", "MemTotal:       24576000 kB\nMemFree: 1 kB\n")]);
         assert!(online_cpus() >= 1);
         assert_eq!(host_memory(t.path()), 24_576_000 * 1024);
     }

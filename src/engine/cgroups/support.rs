@@ -221,22 +221,19 @@ fn check_subset(requested: &str, available: &str, what: &str) -> Result<(), Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn touch(dir: &Path, files: &[(&str, &str)]) {
-        std::fs::create_dir_all(dir).unwrap();
-        for (f, text) in files {
-            std::fs::write(dir.join(f), text).unwrap();
-        }
-    }
+    use crate::engine::cgroups::write_fake_files;
 
     #[test]
     fn v1_without_swap_or_weight_warns_and_discards() {
         let t = tempfile::tempdir().unwrap();
         let layout = Layout::v1_at(t.path());
-        touch(&t.path().join("memory"), &[("memory.limit_in_bytes", ""), ("memory.oom_control", "")]);
-        touch(&t.path().join("cpu"), &[("cpu.shares", ""), ("cpu.cfs_quota_us", "")]);
-        touch(&t.path().join("cpuset"), &[("cpuset.cpus", "0-1\n"), ("cpuset.mems", "0\n")]);
-        touch(&t.path().join("blkio"), &[]);
+        write_fake_files(
+            &t.path().join("memory"),
+            &[("memory.limit_in_bytes", ""), ("memory.oom_control", "")],
+        );
+        write_fake_files(&t.path().join("cpu"), &[("cpu.shares", ""), ("cpu.cfs_quota_us", "")]);
+        write_fake_files(&t.path().join("cpuset"), &[("cpuset.cpus", "0-1\n"), ("cpuset.mems", "0\n")]);
+        write_fake_files(&t.path().join("blkio"), &[]);
         let host = HostLimits::probe(&layout);
         assert!(host.memory && !host.swap && !host.blkio_weight && host.cpuset);
         let mut r = Resources { memory: 32 << 20, blkio_weight: 300, ..Default::default() };
@@ -256,7 +253,7 @@ mod tests {
     #[test]
     fn v2_reads_the_root_controllers() {
         let t = tempfile::tempdir().unwrap();
-        touch(
+        write_fake_files(
             t.path(),
             &[("cgroup.controllers", "cpuset cpu io memory pids\n"), ("cpuset.cpus.effective", "0-3\n")],
         );
@@ -266,7 +263,7 @@ mod tests {
         let w = host.check(&mut r).unwrap();
         assert!(w[0].contains("OomKillDisable discarded"), "{w:?}");
         assert!(!r.oom_kill_disable);
-        touch(t.path(), &[("cgroup.controllers", "memory\n")]);
+        write_fake_files(t.path(), &[("cgroup.controllers", "memory\n")]);
         let host = HostLimits::probe(&Layout::v2_at(t.path()));
         let mut r = Resources { pids_limit: Some(20), cpu_shares: 512, ..Default::default() };
         assert_eq!(host.check(&mut r).unwrap().len(), 2);
