@@ -304,7 +304,7 @@ pub fn prune(engine: &Arc<Engine>, a: PruneArgs) -> Outcome {
     print(&out)
 }
 
-pub fn update(engine: &Arc<Engine>, a: super::args::UpdateArgs) -> Outcome {
+pub async fn update(engine: &Arc<Engine>, a: super::args::UpdateArgs) -> Outcome {
     let update = a.limits.update().map_err(Failure::usage)?;
     if !a.limits.ulimit.is_empty() || a.limits.oom_kill_disable {
         return Err(Failure::usage("update: --ulimit and --oom-kill-disable can only be set at create"));
@@ -313,20 +313,14 @@ pub fn update(engine: &Arc<Engine>, a: super::args::UpdateArgs) -> Outcome {
     if update.is_empty() && restart.is_none() {
         return Err(Failure::usage("you must provide one or more flags when using this command"));
     }
-    let mut failed = false;
-    for name in &a.containers {
-        match engine.update_container(name, &update, restart.clone()) {
-            Ok(warnings) => {
-                for w in warnings {
-                    eprintln!("WARNING: {w}");
-                }
-                print(&format!("{name}\n"))?;
+    for_each(&a.containers, |name| {
+        let (update, restart) = (&update, restart.clone());
+        async move {
+            for w in engine.update_container(&name, update, restart)? {
+                eprintln!("WARNING: {w}");
             }
-            Err(e) => {
-                eprintln!("Error response from daemon: {}", super::output::describe(&e));
-                failed = true;
-            }
+            Ok(())
         }
-    }
-    if failed { Err(Failure::silent(1)) } else { Ok(()) }
+    })
+    .await
 }

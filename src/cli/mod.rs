@@ -63,18 +63,23 @@ pub fn main() -> ExitCode {
         return ExitCode::from(crate::engine::exec::helper_main(opts, &h.id, &h.request).clamp(0, 255) as u8);
     }
     let _log_guard = init_logging(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match async_runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("Error: starting the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let outcome = runtime.block_on(run(&cli, command));
     let code = output::finish(outcome);
     // Do not wait for stray blocking tasks (e.g. a pull cancelled by an error).
     runtime.shutdown_background();
     code
+}
+
+/// The tokio runtime of the CLI and the TUI (two workers: the engine's work is mostly I/O).
+fn async_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
+        eprintln!("Error: starting the async runtime: {e}");
+        ExitCode::from(1)
+    })
 }
 
 /// `gantry` with no arguments: the terminal UI.
@@ -85,12 +90,9 @@ fn tui_main(cli: &Cli) -> ExitCode {
         return ExitCode::from(2);
     }
     let _log_guard = init_logging(cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match async_runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("Error: starting the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let opts = crate::tui::TuiOptions { theme: cli.theme.clone(), read_only: cli.read_only };
     let outcome = runtime.block_on(async {
@@ -150,7 +152,7 @@ async fn run(cli: &Cli, command: Command) -> Outcome {
         Command::Cp(a) => inspect_fs::cp(&engine, a),
         Command::Events(a) => events::events(&engine, a).await,
         Command::Port(a) => network::port(&engine, a),
-        Command::Update(a) => containers::update(&engine, a),
+        Command::Update(a) => containers::update(&engine, a).await,
         Command::Stats(a) => stats::stats(&engine, a).await,
         Command::Network(sub) => network::network_command(&engine, sub),
         Command::Monitor(_) | Command::ExecHelper(_) | Command::Dns(_) => Ok(()),
@@ -176,7 +178,7 @@ async fn container_command(engine: &Arc<Engine>, cmd: args::ContainerCommand) ->
         C::Attach(a) => attach::attach_command(engine, a).await,
         C::Inspect(a) => images::inspect_containers_only(engine, a),
         C::Prune(a) => containers::prune(engine, a),
-        C::Update(a) => containers::update(engine, a),
+        C::Update(a) => containers::update(engine, a).await,
         C::Stats(a) => stats::stats(engine, a).await,
     }
 }

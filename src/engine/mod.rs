@@ -61,6 +61,8 @@ pub struct Engine {
     layers: LayerStore,
     registry: RegistryClient,
     events: EventBus,
+    /// Whether this engine's shared stats sampler runs (see [`Engine::share_stats`]).
+    stats_shared: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -99,6 +101,7 @@ impl Engine {
             db,
             registry,
             events: EventBus::new(),
+            stats_shared: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 

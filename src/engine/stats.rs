@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -58,7 +58,6 @@ pub struct StatsTarget {
     pub id: String,
     pub name: String,
     pub pid: i32,
-    pub started_at: i64,
     pub running: bool,
     /// Whether the container has a network namespace of its own to report (not `host`).
     pub own_network: bool,
@@ -167,7 +166,6 @@ impl Engine {
                 id: c.row.id,
                 name: c.row.name,
                 pid: c.row.pid,
-                started_at: c.row.started_at,
             })
             .collect())
     }
@@ -176,8 +174,7 @@ impl Engine {
     /// while anyone listens to the event stream, one sweep of every container (stopped ones
     /// cost nothing and come with `running: false`) is published as [`Event::Stats`].
     pub fn share_stats(self: &Arc<Self>, interval: Duration) {
-        static STARTED: AtomicBool = AtomicBool::new(false);
-        if STARTED.swap(true, Ordering::SeqCst) {
+        if self.stats_shared.swap(true, Ordering::SeqCst) {
             return;
         }
         let engine = Arc::clone(self);
@@ -243,7 +240,6 @@ mod tests {
             id: id.into(),
             name: format!("n-{id}"),
             pid: 42,
-            started_at: 0,
             running,
             own_network: true,
         };

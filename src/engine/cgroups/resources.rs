@@ -356,7 +356,7 @@ impl Resources {
 }
 
 /// What `gantry update` changes; `None` keeps the current value.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResourceUpdate {
     pub memory: Option<i64>,
     pub memory_swap: Option<i64>,
@@ -373,17 +373,7 @@ pub struct ResourceUpdate {
 
 impl ResourceUpdate {
     pub fn is_empty(&self) -> bool {
-        self.memory.is_none()
-            && self.memory_swap.is_none()
-            && self.memory_reservation.is_none()
-            && self.cpu_shares.is_none()
-            && self.nano_cpus.is_none()
-            && self.cpu_period.is_none()
-            && self.cpu_quota.is_none()
-            && self.cpuset_cpus.is_none()
-            && self.cpuset_mems.is_none()
-            && self.pids_limit.is_none()
-            && self.blkio_weight.is_none()
+        *self == Self::default()
     }
 }
 

@@ -33,7 +33,7 @@ fn read_trimmed(path: &Path) -> String {
 
 impl HostLimits {
     pub fn probe(layout: &Layout) -> Self {
-        let online_cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+        let online_cpus = super::stats::online_cpus();
         match layout {
             Layout::V1 { .. } => {
                 let h = |c: &str| layout.hierarchy(c);
