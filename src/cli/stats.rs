@@ -54,7 +54,9 @@ fn fields(s: &StatsSample, no_trunc: bool) -> Value {
     })
 }
 
-const COLUMNS: &[(&str, &str)] = &[
+/// The column header of each template field, as Docker names them.
+const HEADERS: &[(&str, &str)] = &[
+    ("Container", "CONTAINER"),
     ("ID", "CONTAINER ID"),
     ("Name", "NAME"),
     ("CPUPerc", "CPU %"),
@@ -65,11 +67,19 @@ const COLUMNS: &[(&str, &str)] = &[
     ("PIDs", "PIDS"),
 ];
 
-/// Renders one round of samples in the chosen format.
+/// Docker's default columns.
+const DEFAULT_TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+
+/// Renders one round of samples in the chosen format: `json` (a line each), `table
+/// TEMPLATE` (aligned, with a header made by rendering the template over the column names),
+/// or a bare template (a line each).
 fn render(samples: &[StatsSample], a: &StatsArgs) -> Result<String, Failure> {
-    let format = a.format.as_deref().unwrap_or("table");
+    let format = match a.format.as_deref() {
+        None | Some("table") => DEFAULT_TABLE,
+        Some(f) => f,
+    };
+    let mut out = String::new();
     if format == "json" {
-        let mut out = String::new();
         for s in samples {
             out.push_str(&fields(s, a.no_trunc).to_string());
             out.push('\n');
@@ -77,38 +87,18 @@ fn render(samples: &[StatsSample], a: &StatsArgs) -> Result<String, Failure> {
         return Ok(out);
     }
     if let Some(rest) = format.strip_prefix("table") {
-        let rest = rest.trim();
-        if rest.is_empty() {
-            let mut t = Table::new(&COLUMNS.iter().map(|(_, h)| *h).collect::<Vec<_>>());
-            for s in samples {
-                let v = fields(s, a.no_trunc);
-                t.row(COLUMNS.iter().map(|(k, _)| v[*k].as_str().unwrap_or("").to_string()).collect());
-            }
-            return Ok(t.render());
-        }
-        // `table {{.Name}}\t{{.CPUPerc}}`: a header made of the columns' names, then rows.
-        let template = Template::parse(rest).map_err(Failure::new)?;
-        let header: String = COLUMNS.iter().fold(rest.replace("\\t", "\t"), |h, (k, name)| {
-            h.replace(&format!("{{{{.{k}}}}}"), name).replace(&format!("{{{{ .{k} }}}}"), name)
-        });
-        let header = if rest.contains("{{.Container}}") {
-            header.replace("{{.Container}}", "CONTAINER")
-        } else {
-            header
-        };
-        let mut rows = vec![header.split('\t').map(String::from).collect::<Vec<_>>()];
+        let template = Template::parse(rest.trim()).map_err(Failure::new)?;
+        let names: serde_json::Map<String, Value> =
+            HEADERS.iter().map(|(k, h)| (k.to_string(), Value::from(*h))).collect();
+        let cells = |line: String| line.split('\t').map(String::from).collect::<Vec<_>>();
+        let mut table = Table::default();
+        table.row(cells(template.render(&Value::Object(names)).map_err(Failure::new)?));
         for s in samples {
-            let line = template.render(&fields(s, a.no_trunc)).map_err(Failure::new)?;
-            rows.push(line.split('\t').map(String::from).collect());
+            table.row(cells(template.render(&fields(s, a.no_trunc)).map_err(Failure::new)?));
         }
-        let mut t = Table::default();
-        for r in rows {
-            t.row(r);
-        }
-        return Ok(t.render());
+        return Ok(table.render());
     }
     let template = Template::parse(format).map_err(Failure::new)?;
-    let mut out = String::new();
     for s in samples {
         out.push_str(&template.render(&fields(s, a.no_trunc)).map_err(Failure::new)?);
         out.push('\n');
@@ -153,5 +143,59 @@ pub async fn stats(engine: &Arc<Engine>, a: StatsArgs) -> Outcome {
             text.insert_str(0, "\x1b[2J\x1b[H");
         }
         print(&text)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(format: Option<&str>) -> StatsArgs {
+        StatsArgs {
+            all: false,
+            no_stream: true,
+            no_trunc: false,
+            format: format.map(String::from),
+            containers: vec![],
+        }
+    }
+
+    fn samples() -> Vec<StatsSample> {
+        vec![
+            StatsSample {
+                id: "a".repeat(64),
+                name: "web".into(),
+                running: true,
+                cpu_percent: 12.345,
+                memory_usage: 3 << 20,
+                memory_limit: 64 << 20,
+                memory_percent: 4.6875,
+                block_read: 4096,
+                pids: 3,
+                ..Default::default()
+            },
+            StatsSample { id: "b".repeat(64), name: "gone".into(), ..Default::default() },
+        ]
+    }
+
+    #[test]
+    fn formats_like_docker_stats() {
+        let table = render(&samples(), &args(None)).unwrap();
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("CONTAINER ID   NAME") && lines[0].ends_with("PIDS"), "{table}");
+        let web: Vec<&str> = lines[1].split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+        assert_eq!(
+            web,
+            ["aaaaaaaaaaaa", "web", "12.35%", "3MiB / 64MiB", "4.69%", "0B / 0B", "4.1kB / 0B", "3"]
+        );
+        assert!(lines[2].contains("--") && lines[2].contains("0B / 0B"), "a stopped container: {table}");
+        let custom = render(&samples(), &args(Some("table {{.Container}}\\t{{ .PIDs }}"))).unwrap();
+        assert_eq!(custom.lines().next(), Some("CONTAINER      PIDS"));
+        assert_eq!(custom.lines().nth(1), Some("aaaaaaaaaaaa   3"));
+        let plain = render(&samples(), &args(Some("{{.Name}}: {{.CPUPerc}}"))).unwrap();
+        assert_eq!(plain, "web: 12.35%\ngone: --\n");
+        let json = render(&samples(), &args(Some("json"))).unwrap();
+        let first: Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+        assert_eq!(first["MemPerc"], "4.69%");
     }
 }
