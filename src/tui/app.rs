@@ -66,6 +66,14 @@ impl History {
     }
 }
 
+/// One row of the images pane.
+#[derive(Debug, Clone)]
+pub struct ImageRow<'a> {
+    pub image: &'a ImageSummary,
+    pub repo: String,
+    pub tag: String,
+}
+
 /// A network and the names of its containers.
 #[derive(Debug, Clone)]
 pub struct NetworkItem {
@@ -159,13 +167,13 @@ impl App {
         self.marked.clear();
     }
 
-    /// Whether a row's text passes the filter: a substring (any case), or `/regex/`-free
-    /// plain words all present.
-    pub fn passes(&self, text: &str) -> bool {
+    /// Whether a row passes the filter: every word of it appears (any case) in the row's
+    /// text. The text is only built when a filter is set (lists are filtered on every frame).
+    fn passes(&self, text: impl FnOnce() -> String) -> bool {
         if self.filter.is_empty() {
             return true;
         }
-        let hay = text.to_lowercase();
+        let hay = text().to_lowercase();
         self.filter.to_lowercase().split_whitespace().all(|w| hay.contains(w))
     }
 
@@ -175,26 +183,33 @@ impl App {
             .containers
             .iter()
             .filter(|c| {
-                self.passes(&format!(
-                    "{} {} {} {}",
-                    c.container.row.name,
-                    c.container.row.image_name,
-                    c.container.row.state.as_str(),
-                    c.container.id()
-                ))
+                let r = &c.container.row;
+                self.passes(|| format!("{} {} {} {}", r.name, r.image_name, r.state.as_str(), r.id))
             })
             .collect()
     }
 
-    pub fn visible_images(&self) -> Vec<&ImageSummary> {
-        self.lists
-            .images
-            .iter()
-            .filter(|i| {
-                let names: Vec<String> = i.tags.iter().map(|t| t.familiar()).collect();
-                self.passes(&format!("{} {}", names.join(" "), i.id))
-            })
-            .collect()
+    /// The image rows: one per name (repository and tag), as `docker images` lists them, and
+    /// one `<none>` row for a dangling image.
+    pub fn visible_images(&self) -> Vec<ImageRow<'_>> {
+        let mut out = Vec::new();
+        for image in &self.lists.images {
+            let names: Vec<(String, String)> = if image.dangling() {
+                vec![("<none>".into(), "<none>".into())]
+            } else {
+                image
+                    .tags
+                    .iter()
+                    .map(|r| (r.familiar_name(), r.tag().unwrap_or("<none>").to_string()))
+                    .collect()
+            };
+            for (repo, tag) in names {
+                if self.passes(|| format!("{repo}:{tag} {}", image.id)) {
+                    out.push(ImageRow { image, repo, tag });
+                }
+            }
+        }
+        out
     }
 
     pub fn visible_networks(&self) -> Vec<&NetworkItem> {
@@ -202,7 +217,7 @@ impl App {
             .networks
             .iter()
             .filter(|n| {
-                self.passes(&format!("{} {} {}", n.network.name, n.network.driver, n.containers.join(" ")))
+                self.passes(|| format!("{} {} {}", n.network.name, n.network.driver, n.containers.join(" ")))
             })
             .collect()
     }

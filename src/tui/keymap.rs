@@ -306,10 +306,7 @@ impl Keymap {
 }
 
 pub fn user_keys_file() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("gantry").join("keys.toml"))
+    super::user_config_dir().map(|d| d.join("keys.toml"))
 }
 
 #[cfg(test)]

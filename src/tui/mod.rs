@@ -26,6 +26,14 @@ use app::{App, ContainerItem, Lists, NetworkItem};
 use keymap::Action;
 use update::{Effect, Msg, update};
 
+/// The UI's settings directory: `$XDG_CONFIG_HOME/gantry`, else `~/.config/gantry`.
+pub fn user_config_dir() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))?;
+    Some(base.join("gantry"))
+}
+
 /// How the UI was asked to run.
 #[derive(Debug, Clone, Default)]
 pub struct TuiOptions {

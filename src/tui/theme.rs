@@ -135,10 +135,7 @@ impl Theme {
 }
 
 fn user_theme_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("gantry").join("themes"))
+    super::user_config_dir().map(|d| d.join("themes"))
 }
 
 #[cfg(test)]

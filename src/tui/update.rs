@@ -242,6 +242,25 @@ mod tests {
     }
 
     #[test]
+    fn every_image_name_is_a_row_the_selection_reaches() {
+        let mut app = testdata::app();
+        let extra =
+            crate::engine::reference::Reference::parse("127.0.0.1:5000/fixtures/busybox:1.36").unwrap();
+        app.lists.images[0].tags.push(extra);
+        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+        assert_eq!(app.pane, Pane::Images);
+        assert_eq!(app.row_count(), 2);
+        press(&mut app, 'j');
+        assert_eq!(app.selected_index(), 1);
+        press(&mut app, '/');
+        for c in "1.36".chars() {
+            press(&mut app, c);
+        }
+        let rows = app.visible_images();
+        assert_eq!((rows.len(), rows[0].tag.as_str()), (1, "1.36"));
+    }
+
+    #[test]
     fn stats_fill_the_history_and_engine_results_reload() {
         let mut app = testdata::app();
         let id = app.lists.containers[0].container.id().to_string();

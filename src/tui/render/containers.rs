@@ -6,9 +6,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, TableState};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline};
 
-use super::pane_block;
+use super::list_table;
 use crate::text::{bytes_size, human_size, status_text_at};
 use crate::tui::app::App;
 
@@ -73,12 +73,7 @@ pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
         })
         .collect();
     let empty = rows.is_empty();
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(t.header_style()))
-        .row_highlight_style(t.selected())
-        .block(pane_block(app, "Containers"));
-    let mut state = TableState::default().with_selected(Some(app.selected_index()));
-    f.render_stateful_widget(table, area, &mut state);
+    list_table(app, f, area, "Containers", header, widths, rows);
     if empty {
         let msg = if app.filter.is_empty() {
             "no containers: `gantry run` one"

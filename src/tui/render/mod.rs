@@ -11,7 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
 
 use super::app::{App, Mode, Pane};
 use super::keymap::{self, Action};
@@ -77,7 +77,7 @@ fn tabs(app: &App, f: &mut Frame<'_>, area: Rect) {
 }
 
 /// A bordered block titled with the pane's name and, when filtering, the filter.
-pub(super) fn pane_block<'a>(app: &App, title: &'a str) -> Block<'a> {
+fn pane_block<'a>(app: &App, title: &'a str) -> Block<'a> {
     let t = &app.theme;
     let mut title = format!(" {title} ");
     if !app.filter.is_empty() || app.mode == Mode::Filter {
@@ -87,6 +87,25 @@ pub(super) fn pane_block<'a>(app: &App, title: &'a str) -> Block<'a> {
         .borders(Borders::ALL)
         .border_style(t.fg(t.border))
         .title(Span::styled(title, t.header_style()))
+}
+
+/// A pane's table: header, rows, the selection highlighted and kept in view.
+pub(super) fn list_table(
+    app: &App,
+    f: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    header: Vec<&str>,
+    widths: Vec<Constraint>,
+    rows: Vec<Row<'_>>,
+) {
+    let t = &app.theme;
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(t.header_style()))
+        .row_highlight_style(t.selected())
+        .block(pane_block(app, title));
+    let mut state = TableState::default().with_selected(Some(app.selected_index()));
+    f.render_stateful_widget(table, area, &mut state);
 }
 
 /// The key hints generated from the keymap, or the filter prompt, or a notice.

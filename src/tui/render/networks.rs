@@ -3,9 +3,9 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::widgets::{Cell, Row};
 
-use super::pane_block;
+use super::list_table;
 use crate::tui::app::App;
 
 pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
@@ -26,17 +26,20 @@ pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
             ])
         })
         .collect();
-    let widths = [
+    let widths = vec![
         Constraint::Min(14),
         Constraint::Length(13),
         Constraint::Length(8),
         Constraint::Length(18),
         Constraint::Min(10),
     ];
-    let table = Table::new(rows, widths)
-        .header(Row::new(["NAME", "NETWORK ID", "DRIVER", "SUBNET", "CONTAINERS"]).style(t.header_style()))
-        .row_highlight_style(t.selected())
-        .block(pane_block(app, "Networks"));
-    let mut state = TableState::default().with_selected(Some(app.selected_index()));
-    f.render_stateful_widget(table, area, &mut state);
+    list_table(
+        app,
+        f,
+        area,
+        "Networks",
+        vec!["NAME", "NETWORK ID", "DRIVER", "SUBNET", "CONTAINERS"],
+        widths,
+        rows,
+    );
 }
