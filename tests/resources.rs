@@ -209,10 +209,14 @@ fn limits_reach_the_cgroups_inspect_and_the_process() {
     let limits = g.run(&["exec", &id, "sh", "-c", "ulimit -Sn; ulimit -Hn"]);
     assert_eq!(limits.ok(), "1024\n2048\n");
     // A weight this kernel cannot apply is dropped with Docker's warning, not silently.
-    if !std::path::Path::new("/sys/fs/cgroup/blkio/blkio.weight").exists() {
-        let w = g.run(&["create", "--blkio-weight", "300", &img, "true"]);
-        w.ok();
+    let w = g.run(&["create", "--blkio-weight", "300", &img, "true"]);
+    let created = w.ok().trim().to_string();
+    if std::path::Path::new("/sys/fs/cgroup/blkio/blkio.weight").exists() {
+        assert!(!w.stderr.contains("WARNING"), "{}", w.stderr);
+        assert_eq!(g.inspect("{{.HostConfig.BlkioWeight}}", &created), "300");
+    } else {
         assert!(w.stderr.contains("WARNING: Your kernel does not support Block I/O weight"), "{}", w.stderr);
+        assert_eq!(g.inspect("{{.HostConfig.BlkioWeight}}", &created), "0", "discarded");
     }
     // Values Docker refuses are refused with its words.
     for (flags, message) in [
@@ -333,21 +337,40 @@ fn stats_agree_with_the_cgroup_files() {
     assert!((used_mib - expected_mib).abs() < 2.0, "shown {used_mib} MiB, cgroup {expected_mib:.2} MiB");
     let pids = read_cgroup("pids", &holder, "pids.current");
     assert_eq!(rows[0]["PIDs"], pids.as_str());
-    // Network: the bridge interface's counters, from the container's own namespace.
+    // Network: the bridge interface's counters, from the container's own namespace. Some
+    // datagrams from the host give them known traffic; the figure must match /proc exactly
+    // (read before and after, so a packet in between cannot pass unnoticed).
     let pid = g.inspect("{{.State.Pid}}", "holder");
-    let dev = std::fs::read_to_string(format!("/proc/{pid}/net/dev")).unwrap();
-    let eth0: Vec<u64> = dev
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("eth0:"))
-        .unwrap()
-        .split_whitespace()
-        .map(|x| x.parse().unwrap())
-        .collect();
-    let net = rows[0]["NetIO"].as_str().unwrap();
-    assert!(net.contains(" / "), "{net}");
-    if eth0[0] == 0 {
-        assert!(net.starts_with("0B / "), "{net}");
+    let ip = g.inspect("{{.NetworkSettings.IPAddress}}", "holder");
+    let sock = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    for _ in 0..5 {
+        sock.send_to(&[7u8; 1000], (ip.as_str(), 9)).unwrap();
     }
+    std::thread::sleep(Duration::from_millis(200));
+    let eth0 = || -> (u64, u64) {
+        let dev = std::fs::read_to_string(format!("/proc/{pid}/net/dev")).unwrap();
+        let v: Vec<u64> = dev
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("eth0:"))
+            .unwrap()
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        (v[0], v[8])
+    };
+    let mut matched = None;
+    for _ in 0..5 {
+        let before = eth0();
+        let shown =
+            g.run(&["stats", "--no-stream", "--format", "{{.NetIO}}", "holder"]).ok().trim().to_string();
+        if eth0() == before {
+            matched = Some((before, shown));
+            break;
+        }
+    }
+    let ((rx, tx), shown) = matched.expect("the interface stayed busy");
+    assert!(rx >= 5000, "the datagrams arrived: {rx}");
+    assert_eq!(shown, format!("{} / {}", gantry::text::human_size(rx), gantry::text::human_size(tx)));
     assert_eq!(rows[1]["NetIO"], "0B / 0B", "no interfaces but lo with --network none");
     // CPU: one busy loop is about one CPU.
     let cpu: f64 = rows[1]["CPUPerc"].as_str().unwrap().trim_end_matches('%').parse().unwrap();

@@ -82,9 +82,9 @@ impl Drop for Tmux {
     }
 }
 
-/// The row of the container on the screen.
+/// The list row of the container on the screen (not a notice that names it).
 fn row<'a>(screen: &'a str, name: &str) -> &'a str {
-    screen.lines().find(|l| l.contains(name)).unwrap_or("")
+    screen.lines().find(|l| l.starts_with(&format!("│{name} "))).unwrap_or("")
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn lifecycle_keys_and_help_in_tmux() {
     ui.keys("D");
     ui.wait_for("the confirmation", |s| s.contains("Confirm"));
     ui.keys("y");
-    let gone = ui.wait_for("the row to go", |s| !s.lines().any(|l| l.starts_with("│tuiweb")));
+    let gone = ui.wait_for("the row to go", |s| row(s, "tuiweb").is_empty());
     assert!(gone.contains("force-remove: tuiweb"), "the result is shown:\n{gone}");
     assert!(g.run(&["ps", "-aq"]).ok().trim().is_empty());
     // q leaves and gives the terminal back.
