@@ -53,6 +53,11 @@ impl Tmux {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "ui"]).stdout).into_owned()
     }
 
+    /// The screen with its colours as escape sequences.
+    fn styled_screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-e", "-t", "ui"]).stdout).into_owned()
+    }
+
     fn keys(&self, keys: &str) {
         assert!(self.tmux(&["send-keys", "-t", "ui", keys]).status.success());
     }
@@ -141,6 +146,61 @@ fn lifecycle_keys_and_help_in_tmux() {
         assert!(Instant::now() < deadline, "gantry did not quit:\n{}", ui.screen());
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn logs_follow_and_search_in_tmux() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&[
+        "run",
+        "-d",
+        "--name",
+        "tuilogs",
+        "--network",
+        "none",
+        &img,
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; i=0; while true; do echo \"tick $i\"; echo \"oops $i\" >&2; i=$((i+1)); sleep 0.2; done",
+    ])
+    .ok();
+    let ui = Tmux::start(&g, 100, 30);
+    ui.wait_for("the running container", |s| row(s, "tuilogs").contains("running"));
+    ui.keys("l");
+    let first = ui.wait_for("the logs pane", |s| s.contains("Logs: tuilogs") && s.contains("tick 3"));
+    assert!(first.contains("following"), "{first}");
+    // New lines arrive while following.
+    let later = |s: &str| {
+        s.lines()
+            .filter_map(|l| l.split("tick ").nth(1))
+            .filter_map(|n| n.trim_end_matches(['│', ' ']).parse::<u32>().ok())
+            .max()
+    };
+    let seen = later(&first).expect("a tick line");
+    ui.wait_for("newer lines", |s| later(s).is_some_and(|n| n >= seen + 5));
+    // stderr lines are marked in the gutter.
+    assert!(ui.screen().lines().any(|l| l.starts_with("│▌oops")), "{}", ui.screen());
+    // Search: the view stops on the newest match, highlighted in the theme's match colour.
+    ui.keys("/");
+    ui.keys("tick 2");
+    ui.keys("Enter");
+    let found =
+        ui.wait_for("the search to pause the view", |s| s.contains("paused") && s.contains("/tick 2"));
+    let styled = ui.styled_screen();
+    let hit = styled
+        .lines()
+        .find(|l| l.contains('›') && l.contains("tick"))
+        .unwrap_or_else(|| panic!("the current match row in\n{found}"));
+    assert!(
+        hit.contains("\x1b[43m") || hit.contains("48;5;3m"),
+        "the match has the match background: {hit:?}"
+    );
+    assert!(found.lines().any(|l| l.starts_with("│›")), "the current match is marked:\n{found}");
+    // f follows again; q quits.
+    ui.keys("f");
+    ui.wait_for("following again", |s| s.contains("following"));
+    ui.keys("q");
 }
 
 #[test]

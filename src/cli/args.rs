@@ -26,6 +26,9 @@ pub struct Cli {
     /// Terminal UI without any action that changes something
     #[arg(long)]
     pub read_only: bool,
+    /// Terminal UI drawn with ASCII only (also GANTRY_ASCII=1, and on TERM=linux)
+    #[arg(long)]
+    pub ascii: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

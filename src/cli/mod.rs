@@ -94,7 +94,8 @@ fn tui_main(cli: &Cli) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let opts = crate::tui::TuiOptions { theme: cli.theme.clone(), read_only: cli.read_only };
+    let opts =
+        crate::tui::TuiOptions { theme: cli.theme.clone(), read_only: cli.read_only, ascii: cli.ascii };
     let outcome = runtime.block_on(async {
         let engine = open_engine(cli)?;
         crate::tui::run(engine, opts).await.map_err(Failure::new)

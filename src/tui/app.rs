@@ -9,7 +9,22 @@ use crate::engine::store::containers::State;
 use crate::engine::store::networks::NetworkRow;
 
 use super::keymap::{Action, Keymap};
+use super::log_view::LogView;
+use super::matcher::Matcher;
+use super::symbols::Symbols;
 use super::theme::Theme;
+
+/// Width from which the containers pane puts the selected container's details beside the list.
+pub const WIDE: u16 = 140;
+/// Height from which it also shows that container's logs below the list.
+pub const TALL: u16 = 36;
+
+/// What the containers pane shows besides the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenLayout {
+    pub details: bool,
+    pub logs_below: bool,
+}
 
 /// How many samples a row's sparkline keeps (one per second: the last minute).
 pub const HISTORY: usize = 60;
@@ -17,17 +32,22 @@ pub const HISTORY: usize = 60;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Containers,
+    Logs,
+    Stats,
     Images,
     Networks,
     Volumes,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 4] = [Pane::Containers, Pane::Images, Pane::Networks, Pane::Volumes];
+    pub const ALL: [Pane; 6] =
+        [Pane::Containers, Pane::Logs, Pane::Stats, Pane::Images, Pane::Networks, Pane::Volumes];
 
     pub fn title(self) -> &'static str {
         match self {
             Pane::Containers => "Containers",
+            Pane::Logs => "Logs",
+            Pane::Stats => "Stats",
             Pane::Images => "Images",
             Pane::Networks => "Networks",
             Pane::Volumes => "Volumes",
@@ -46,22 +66,51 @@ pub struct ContainerItem {
     pub ports: String,
 }
 
-/// The last minute of one container's figures.
+/// The last minute of one container's figures; I/O as bytes per second.
 #[derive(Debug, Clone, Default)]
 pub struct History {
     pub cpu: VecDeque<f64>,
     pub memory: VecDeque<u64>,
+    pub net_rx: VecDeque<u64>,
+    pub net_tx: VecDeque<u64>,
+    pub block_read: VecDeque<u64>,
+    pub block_write: VecDeque<u64>,
     pub last: Option<StatsSample>,
+}
+
+/// Appends to a ring of [`HISTORY`] values.
+fn ring<T>(q: &mut VecDeque<T>, v: T) {
+    if q.len() == HISTORY {
+        q.pop_front();
+    }
+    q.push_back(v);
 }
 
 impl History {
     pub fn push(&mut self, s: &StatsSample) {
-        if self.cpu.len() == HISTORY {
-            self.cpu.pop_front();
-            self.memory.pop_front();
+        // Rates from the previous sample's counters (0 for the first, or after a restart).
+        let (rx, tx) = s.net_io();
+        let (mut rates, seconds) = (
+            [0u64; 4],
+            match &self.last {
+                Some(p) if s.read_nanos > p.read_nanos => (s.read_nanos - p.read_nanos) as f64 / 1e9,
+                _ => 0.0,
+            },
+        );
+        if let (Some(p), true) = (&self.last, seconds > 0.0) {
+            let (prx, ptx) = p.net_io();
+            let now = [rx, tx, s.block_read, s.block_write];
+            let before = [prx, ptx, p.block_read, p.block_write];
+            for (rate, (n, b)) in rates.iter_mut().zip(now.into_iter().zip(before)) {
+                *rate = (n.saturating_sub(b) as f64 / seconds) as u64;
+            }
         }
-        self.cpu.push_back(s.cpu_percent);
-        self.memory.push_back(s.memory_usage);
+        ring(&mut self.cpu, s.cpu_percent);
+        ring(&mut self.memory, s.memory_usage);
+        ring(&mut self.net_rx, rates[0]);
+        ring(&mut self.net_tx, rates[1]);
+        ring(&mut self.block_read, rates[2]);
+        ring(&mut self.block_write, rates[3]);
         self.last = Some(s.clone());
     }
 }
@@ -101,7 +150,10 @@ pub enum Mode {
     Normal,
     /// Typing a filter.
     Filter,
-    Help,
+    /// Typing a search in the logs.
+    Search,
+    /// The help, scrolled this many lines.
+    Help(u16),
     Confirm(Confirm),
 }
 
@@ -117,13 +169,19 @@ pub struct App {
     pub lists: Lists,
     pub history: HashMap<String, History>,
     /// Selected row per pane (an index into the filtered list).
-    pub selected: [usize; 4],
+    pub selected: [usize; Pane::ALL.len()],
     pub filter: String,
+    pub filter_matcher: Matcher,
+    /// The logs of the selected container.
+    pub logs: LogView,
+    /// The terminal's size (columns, rows): the layout depends on it.
+    pub size: (u16, u16),
     pub marked: HashSet<String>,
     pub mode: Mode,
     pub notice: Option<Notice>,
     pub read_only: bool,
     pub theme: Theme,
+    pub symbols: Symbols,
     pub keymap: Keymap,
     /// "Now" for relative times, in ns since the epoch (set each tick; fixed in tests).
     pub now: i64,
@@ -138,13 +196,17 @@ impl App {
             pane: Pane::Containers,
             lists: Lists::default(),
             history: HashMap::new(),
-            selected: [0; 4],
+            selected: [0; Pane::ALL.len()],
             filter: String::new(),
+            filter_matcher: Matcher::All,
+            logs: LogView::new(),
+            size: (80, 24),
             marked: HashSet::new(),
             mode: Mode::Normal,
             notice: None,
             read_only,
             theme,
+            symbols: Symbols::default(),
             keymap,
             now: 0,
             dirty: true,
@@ -163,18 +225,29 @@ impl App {
     pub fn next_pane(&mut self, step: isize) {
         let n = Pane::ALL.len() as isize;
         self.pane = Pane::ALL[((self.pane.index() as isize + step).rem_euclid(n)) as usize];
-        self.filter.clear();
+        self.set_filter("");
         self.marked.clear();
     }
 
-    /// Whether a row passes the filter: every word of it appears (any case) in the row's
-    /// text. The text is only built when a filter is set (lists are filtered on every frame).
-    fn passes(&self, text: impl FnOnce() -> String) -> bool {
-        if self.filter.is_empty() {
-            return true;
+    /// Sets the list filter; a bad regex matches nothing and says why.
+    pub fn set_filter(&mut self, text: &str) -> Option<String> {
+        self.filter = text.to_string();
+        match Matcher::new(text) {
+            Ok(m) => {
+                self.filter_matcher = m;
+                None
+            }
+            Err(e) => {
+                self.filter_matcher = Matcher::Invalid;
+                Some(e)
+            }
         }
-        let hay = text().to_lowercase();
-        self.filter.to_lowercase().split_whitespace().all(|w| hay.contains(w))
+    }
+
+    /// Whether a row passes the filter. The text is only built when a filter is set (lists
+    /// are filtered on every frame).
+    fn passes(&self, text: impl FnOnce() -> String) -> bool {
+        self.filter_matcher.is_all() || self.filter_matcher.is_match(&text())
     }
 
     /// The containers the list shows, in order.
@@ -228,7 +301,7 @@ impl App {
             Pane::Containers => self.visible_containers().len(),
             Pane::Images => self.visible_images().len(),
             Pane::Networks => self.visible_networks().len(),
-            Pane::Volumes => 0,
+            Pane::Logs | Pane::Stats | Pane::Volumes => 0,
         }
     }
 
@@ -236,6 +309,7 @@ impl App {
     /// (ID, name).
     pub fn action_targets(&self) -> Vec<(String, String)> {
         let visible = self.visible_containers();
+        let selected = self.selected[Pane::Containers.index()];
         let marked: Vec<(String, String)> = visible
             .iter()
             .filter(|c| self.marked.contains(c.container.id()))
@@ -245,14 +319,26 @@ impl App {
             return marked;
         }
         visible
-            .get(self.selected_index())
+            .get(selected)
             .map(|c| vec![(c.container.id().to_string(), c.container.row.name.clone())])
             .unwrap_or_default()
     }
 
-    /// The selected container, if the containers pane shows one.
+    /// The container selected in the containers pane (the logs and stats panes show it).
     pub fn selected_container(&self) -> Option<&ContainerItem> {
-        self.visible_containers().get(self.selected_index()).copied()
+        self.visible_containers().get(self.selected[Pane::Containers.index()]).copied()
+    }
+
+    /// How the screen is divided at the current size.
+    pub fn layout(&self) -> ScreenLayout {
+        let (w, h) = self.size;
+        let details = self.pane == Pane::Containers && w >= WIDE;
+        ScreenLayout { details, logs_below: details && h >= TALL }
+    }
+
+    /// Whether the logs of the selected container are on screen.
+    pub fn logs_shown(&self) -> bool {
+        self.pane == Pane::Logs || self.layout().logs_below
     }
 
     pub fn running_count(&self) -> usize {

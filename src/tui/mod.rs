@@ -8,7 +8,10 @@
 
 pub mod app;
 pub mod keymap;
+pub mod log_view;
+pub mod matcher;
 pub mod render;
+pub mod symbols;
 pub mod terminal;
 pub mod theme;
 pub mod update;
@@ -39,6 +42,8 @@ pub fn user_config_dir() -> Option<std::path::PathBuf> {
 pub struct TuiOptions {
     pub theme: Option<String>,
     pub read_only: bool,
+    /// Draw with ASCII only.
+    pub ascii: bool,
 }
 
 /// Everything the lists show, read from the engine.
@@ -96,6 +101,14 @@ async fn container_action(
     Ok(format!("{}: {}", keymap::info(action).name, done.join(", ")))
 }
 
+/// Writes saved log lines to `NAME-YYYYmmdd-HHMMSS.log` in the working directory.
+fn save_logs(name: &str, text: &str) -> Result<String, String> {
+    let file = format!("{name}-{}.log", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    let path = std::env::current_dir().map(|d| d.join(&file)).unwrap_or_else(|_| file.clone().into());
+    std::fs::write(&path, text).map_err(|e| format!("saving logs to {}: {e}", path.display()))?;
+    Ok(format!("saved {} lines to {}", text.lines().count(), path.display()))
+}
+
 /// Reads the terminal on a thread of its own (crossterm's read blocks) and forwards keys and
 /// resizes.
 fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
@@ -103,7 +116,7 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
         loop {
             let msg = match event::read() {
                 Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
-                Ok(TermEvent::Resize(..)) => Msg::Resize,
+                Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
                 Ok(_) => continue,
                 Err(_) => return,
             };
@@ -130,11 +143,16 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
     }
     let keymap = keymap::Keymap::load()?;
     let mut app = App::new(theme, keymap, opts.read_only);
+    app.symbols = symbols::Symbols::detect(opts.ascii);
     app.now = crate::text::now_nanos();
     let lists = load(&engine).map_err(|e| e.to_string())?;
     update(&mut app, Msg::Loaded(Box::new(lists)));
     let mut screen = terminal::Screen::enter().map_err(|e| format!("terminal: {e}"))?;
     let (tx, mut rx) = mpsc::unbounded_channel();
+    if let Ok(size) = screen.term.size() {
+        update(&mut app, Msg::Resize(size.width, size.height));
+    }
+    let mut log_stream: Option<tokio::task::JoinHandle<()>> = None;
     spawn_input(tx.clone());
     let mut events = engine.subscribe();
     engine.share_stats(Duration::from_secs(1));
@@ -145,7 +163,7 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
             screen.term.draw(|f| render::render(&app, f)).map_err(|e| format!("drawing: {e}"))?;
             app.dirty = false;
         }
-        let effects = tokio::select! {
+        let mut effects = tokio::select! {
             Some(msg) = rx.recv() => update(&mut app, msg),
             ev = events.recv() => match ev {
                 Ok(Event::Stats(samples)) => update(&mut app, Msg::Stats(samples)),
@@ -163,6 +181,11 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                 fx
             }
         };
+        // Take whatever else is already waiting (a burst of log lines, fast typing) before
+        // drawing again: one frame for the lot.
+        while let Ok(msg) = rx.try_recv() {
+            effects.extend(update(&mut app, msg));
+        }
         if app.quit {
             break;
         }
@@ -183,6 +206,35 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                         let r = container_action(engine, action, targets).await;
                         let _ = tx.send(Msg::Done(r));
                     });
+                }
+                Effect::FollowLogs { generation, id, range } => {
+                    if let Some(old) = log_stream.take() {
+                        old.abort();
+                    }
+                    match engine.stream_logs(&id, range.query(chrono::Utc::now()), true) {
+                        Ok(mut batches) => {
+                            let tx = tx.clone();
+                            log_stream = Some(tokio::spawn(async move {
+                                while let Some(b) = batches.recv().await {
+                                    if tx.send(Msg::Logs(generation, b)).is_err() {
+                                        return;
+                                    }
+                                }
+                            }));
+                        }
+                        Err(e) => {
+                            update(&mut app, Msg::Done(Err(format!("logs: {e}"))));
+                        }
+                    }
+                }
+                Effect::StopLogs => {
+                    if let Some(old) = log_stream.take() {
+                        old.abort();
+                    }
+                }
+                Effect::SaveLogs { name, text } => {
+                    let r = save_logs(&name, &text);
+                    update(&mut app, Msg::Done(r));
                 }
             }
         }
@@ -250,6 +302,20 @@ pub mod testdata {
             });
         }
         app.history.insert(web.container.id().into(), history);
+        app.logs.reset(web.container.id(), "web");
+        let line = |i: usize, stream, text: &str| crate::engine::container::log_follow::LogLine {
+            time: format!("2027-01-15T08:00:{:02}.123456789Z", i % 60),
+            stream,
+            text: text.into(),
+        };
+        use crate::engine::monitor::logfile::Stream;
+        let mut lines: Vec<_> =
+            (0..40).map(|i| line(i, Stream::Stdout, &format!("request {i} GET /index.html 200"))).collect();
+        lines.push(line(40, Stream::Stdout, "listening on :80"));
+        lines.push(line(41, Stream::Stderr, "\x1b[31mwarn: disk error on /data\x1b[0m"));
+        lines.push(line(42, Stream::Stdout, &format!("{} long-line-end", "x".repeat(150))));
+        lines.push(line(43, Stream::Stdout, "\x1b[1;32mready\x1b[0m"));
+        app.logs.push(crate::engine::container::log_follow::LogBatch { lines, ..Default::default() });
         let network = crate::engine::store::networks::NetworkRow {
             id: "9".repeat(64),
             name: "bridge".into(),

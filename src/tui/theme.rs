@@ -44,6 +44,8 @@ pub struct Theme {
     pub error: Color,
     pub ok: Color,
     pub chart: Color,
+    /// Background of search matches.
+    pub r#match: Color,
     /// `NO_COLOR`: styles keep their modifiers only.
     pub monochrome: bool,
 }
@@ -74,6 +76,7 @@ impl Theme {
             error: get("error")?,
             ok: get("ok")?,
             chart: get("chart")?,
+            r#match: get("match")?,
             monochrome: false,
         })
     }
@@ -113,6 +116,15 @@ impl Theme {
             Style::default().add_modifier(Modifier::REVERSED)
         } else {
             Style::default().fg(self.selected_fg).bg(self.selected_bg)
+        }
+    }
+
+    /// A search match: dark text on the match colour (reversed without colour).
+    pub fn matched(&self) -> Style {
+        if self.monochrome {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default().fg(Color::Black).bg(self.r#match)
         }
     }
 

@@ -8,6 +8,7 @@ pub mod exe;
 pub mod inspect;
 pub mod inspect_fs;
 pub mod lifecycle;
+pub mod log_follow;
 pub mod logs;
 pub mod names;
 mod update;

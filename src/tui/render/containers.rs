@@ -6,20 +6,18 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline};
+use ratatui::widgets::{Cell, Paragraph, Row};
 
 use super::list_table;
 use crate::text::{bytes_size, human_size, status_text_at};
 use crate::tui::app::App;
 
-const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-
 /// The last `width` values as bar characters, scaled to `max` (at least 100, one full CPU).
-pub fn spark_text(values: impl DoubleEndedIterator<Item = f64>, width: usize) -> String {
+pub fn spark_text(bars: [&str; 8], values: impl DoubleEndedIterator<Item = f64>, width: usize) -> String {
     let mut v: Vec<f64> = values.rev().take(width).collect();
     v.reverse();
     let max = v.iter().cloned().fold(100.0, f64::max);
-    v.iter().map(|x| BARS[((x / max) * 7.0).round().clamp(0.0, 7.0) as usize]).collect()
+    v.iter().map(|x| bars[((x / max) * 7.0).round().clamp(0.0, 7.0) as usize]).collect()
 }
 
 pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
@@ -50,7 +48,7 @@ pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
             let c = &item.container;
             let h = app.history.get(c.id());
             let last = h.and_then(|h| h.last.as_ref());
-            let mark = if app.marked.contains(c.id()) { "● " } else { "" };
+            let mark = if app.marked.contains(c.id()) { app.symbols.mark() } else { "" };
             let mut cells = vec![Cell::from(Line::from(vec![
                 Span::styled(mark, t.fg(t.marked)),
                 Span::styled(c.row.name.clone(), t.fg(t.text)),
@@ -66,7 +64,8 @@ pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
             ]);
             if wide {
                 cells.push(Cell::from(Span::styled(item.ports.clone(), t.fg(t.muted))));
-                let spark = h.map(|h| spark_text(h.cpu.iter().copied(), 20)).unwrap_or_default();
+                let spark =
+                    h.map(|h| spark_text(app.symbols.spark(), h.cpu.iter().copied(), 20)).unwrap_or_default();
                 cells.push(Cell::from(Span::styled(spark, t.fg(t.chart))));
             }
             Row::new(cells)
@@ -88,10 +87,7 @@ pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
 /// The selected container: identity, state, figures and the last minute's charts.
 pub fn details(app: &App, f: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.fg(t.border))
-        .title(Span::styled(" Details ", t.header_style()));
+    let block = super::bordered(app, Span::styled(" Details ", t.header_style()));
     let Some(item) = app.selected_container() else {
         f.render_widget(Paragraph::new("no container selected").style(t.fg(t.muted)).block(block), area);
         return;
@@ -156,20 +152,11 @@ pub fn details(app: &App, f: &mut Frame<'_>, area: Rect) {
         Layout::vertical([Constraint::Length(text_height + 1), Constraint::Min(3), Constraint::Min(3)])
             .areas(inner);
     f.render_widget(Paragraph::new(lines), text_area);
-    if let Some(h) = h {
+    if let (Some(h), Some(s)) = (h, last) {
         let cpu: Vec<u64> = h.cpu.iter().map(|v| (v * 10.0) as u64).collect();
-        let spark = Sparkline::default()
-            .block(Block::default().title(Span::styled("CPU, last minute", t.fg(t.muted))))
-            .data(&cpu)
-            .max(cpu.iter().copied().max().unwrap_or(0).max(1000))
-            .style(t.fg(t.chart));
-        f.render_widget(spark, cpu_area);
+        super::stats::chart(app, f, cpu_area, "CPU, last minute".into(), &cpu, 1000);
         let mem: Vec<u64> = h.memory.iter().copied().collect();
-        let spark = Sparkline::default()
-            .block(Block::default().title(Span::styled("memory, last minute", t.fg(t.muted))))
-            .data(&mem)
-            .style(t.fg(t.chart));
-        f.render_widget(spark, mem_area);
+        super::stats::chart(app, f, mem_area, "memory, last minute".into(), &mem, s.memory_limit.max(1));
     }
 }
 
@@ -179,7 +166,10 @@ mod tests {
 
     #[test]
     fn sparkline_text_scales_to_one_cpu_or_more() {
-        assert_eq!(spark_text([0.0, 50.0, 100.0].into_iter(), 10), "▁▅█");
-        assert_eq!(spark_text([0.0, 100.0, 200.0].into_iter(), 2), "▅█");
+        let bars = crate::tui::symbols::Symbols::default().spark();
+        assert_eq!(spark_text(bars, [0.0, 50.0, 100.0].into_iter(), 10), "▁▅█");
+        assert_eq!(spark_text(bars, [0.0, 100.0, 200.0].into_iter(), 2), "▅█");
+        let ascii = crate::tui::symbols::Symbols { ascii: true }.spark();
+        assert!(spark_text(ascii, [0.0, 50.0, 100.0].into_iter(), 10).is_ascii());
     }
 }

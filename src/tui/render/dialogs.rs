@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use crate::tui::app::{App, Confirm};
 use crate::tui::keymap::{self, ACTIONS};
@@ -15,8 +15,9 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     r
 }
 
-/// Every action with its keys and what it does (hidden mutating ones in read-only mode).
-pub fn help(app: &App, f: &mut Frame<'_>) {
+/// Every action with its keys and what it does (hidden mutating ones in read-only mode),
+/// scrolled `top` lines when it does not fit.
+pub fn help(app: &App, f: &mut Frame<'_>, top: u16) {
     let t = &app.theme;
     let lines: Vec<Line<'_>> = ACTIONS
         .iter()
@@ -24,7 +25,7 @@ pub fn help(app: &App, f: &mut Frame<'_>) {
         .map(|i| {
             Line::from(vec![
                 Span::styled(
-                    format!("{:<12}", app.keymap.keys_of(i.action).join(" ")),
+                    format!("{:<16}", app.keymap.keys_of(i.action).join(" ")),
                     t.fg(t.accent).add_modifier(Modifier::BOLD),
                 ),
                 Span::styled(format!("{:<14}", i.name), t.fg(t.text)),
@@ -32,13 +33,14 @@ pub fn help(app: &App, f: &mut Frame<'_>) {
             ])
         })
         .collect();
-    let area = centered(f.area(), 78, lines.len() as u16 + 2);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.fg(t.accent))
-        .title(Span::styled(" Keys — any key closes ", t.header_style()));
+    let area = centered(f.area(), 84, lines.len() as u16 + 2);
+    let fits = lines.len() as u16 <= area.height.saturating_sub(2);
+    let top = if fits { 0 } else { top.min(lines.len() as u16 - area.height.saturating_sub(2)) };
+    let title =
+        if fits { " Keys — any key closes " } else { " Keys — j/k scroll, any other key closes " };
+    let block = super::bordered(app, Span::styled(title, t.header_style())).border_style(t.fg(t.accent));
     f.render_widget(Clear, area);
-    f.render_widget(Paragraph::new(lines).block(block), area);
+    f.render_widget(Paragraph::new(lines).scroll((top, 0)).block(block), area);
 }
 
 pub fn confirm(app: &App, f: &mut Frame<'_>, c: &Confirm) {
@@ -56,10 +58,7 @@ pub fn confirm(app: &App, f: &mut Frame<'_>, c: &Confirm) {
         ]),
     ];
     let area = centered(f.area(), 60, 6);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.fg(t.error))
-        .title(Span::styled(" Confirm ", t.header_style()));
+    let block = super::bordered(app, Span::styled(" Confirm ", t.header_style())).border_style(t.fg(t.error));
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
 }

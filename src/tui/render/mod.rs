@@ -5,7 +5,9 @@
 mod containers;
 mod dialogs;
 mod images;
+mod logs;
 mod networks;
+mod stats;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -16,40 +18,58 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
 use super::app::{App, Mode, Pane};
 use super::keymap::{self, Action};
 
-/// Width from which the details panel sits beside the list.
-const WIDE: u16 = 140;
-
 pub fn render(app: &App, f: &mut Frame<'_>) {
     let [top, body, bottom] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
     tabs(app, f, top);
-    let list_area = if app.pane == Pane::Containers && body.width >= WIDE {
-        let [list, details] =
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
-        containers::details(app, f, details);
-        list
-    } else {
-        body
-    };
     match app.pane {
-        Pane::Containers => containers::list(app, f, list_area),
-        Pane::Images => images::list(app, f, list_area),
-        Pane::Networks => networks::list(app, f, list_area),
+        Pane::Containers => {
+            let layout = app.layout();
+            let left = if layout.details {
+                let [left, details] =
+                    Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+                containers::details(app, f, details);
+                left
+            } else {
+                body
+            };
+            let list = if layout.logs_below {
+                let [list, logs] =
+                    Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
+                logs::view(app, f, logs);
+                list
+            } else {
+                left
+            };
+            containers::list(app, f, list);
+        }
+        Pane::Logs => logs::view(app, f, body),
+        Pane::Stats => stats::view(app, f, body),
+        Pane::Images => images::list(app, f, body),
+        Pane::Networks => networks::list(app, f, body),
         Pane::Volumes => {
-            let block = pane_block(app, "Volumes");
             let text =
                 Paragraph::new("Volumes are not implemented yet: gantry has no volume support so far.")
                     .style(app.theme.fg(app.theme.muted))
-                    .block(block);
-            f.render_widget(text, list_area);
+                    .block(pane_block(app, "Volumes"));
+            f.render_widget(text, body);
         }
     }
     bottom_line(app, f, bottom);
     match &app.mode {
-        Mode::Help => dialogs::help(app, f),
+        Mode::Help(top) => dialogs::help(app, f, *top),
         Mode::Confirm(c) => dialogs::confirm(app, f, c),
-        Mode::Normal | Mode::Filter => {}
+        Mode::Normal | Mode::Filter | Mode::Search => {}
     }
+}
+
+/// A bordered block in the theme's border colour, drawn with the chosen symbols.
+pub(super) fn bordered<'a>(app: &App, title: Span<'a>) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_set(app.symbols.border())
+        .border_style(app.theme.fg(app.theme.border))
+        .title(title)
 }
 
 /// The pane tabs and a summary on the right.
@@ -62,9 +82,10 @@ fn tabs(app: &App, f: &mut Frame<'_>, area: Rect) {
         spans.push(Span::raw(" "));
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    let ro = if app.read_only { " · read-only" } else { "" };
+    let sep = app.symbols.sep();
+    let ro = if app.read_only { format!("{sep}read-only") } else { String::new() };
     let (n, running, images) = (app.lists.containers.len(), app.running_count(), app.lists.images.len());
-    let long = format!("{n} containers ({running} running) · {images} images{ro}");
+    let long = format!("{n} containers ({running} running){sep}{images} images{ro}");
     let summary = if used + long.chars().count() < area.width as usize {
         long
     } else {
@@ -83,10 +104,7 @@ fn pane_block<'a>(app: &App, title: &'a str) -> Block<'a> {
     if !app.filter.is_empty() || app.mode == Mode::Filter {
         title.push_str(&format!("/{} ", app.filter));
     }
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.fg(t.border))
-        .title(Span::styled(title, t.header_style()))
+    bordered(app, Span::styled(title, t.header_style()))
 }
 
 /// A pane's table: header, rows, the selection highlighted and kept in view.
@@ -111,13 +129,22 @@ pub(super) fn list_table(
 /// The key hints generated from the keymap, or the filter prompt, or a notice.
 fn bottom_line(app: &App, f: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    if app.mode == Mode::Filter {
-        let line = Line::from(vec![
+    let prompt = match app.mode {
+        Mode::Filter => Some((&app.filter, "enter keeps the filter, esc clears it; ~ starts a regex")),
+        Mode::Search => Some((&app.logs.search, "enter searches, then n/N; esc clears; ~ starts a regex")),
+        _ => None,
+    };
+    if let Some((text, help)) = prompt {
+        let mut spans = vec![
             Span::styled("/", t.fg(t.accent)),
-            Span::styled(app.filter.clone(), t.fg(t.text)),
-            Span::styled("▏  enter keeps the filter, esc clears it", t.fg(t.muted)),
-        ]);
-        f.render_widget(Paragraph::new(line), area);
+            Span::styled(text.clone(), t.fg(t.text)),
+            Span::styled(app.symbols.cursor(), t.fg(t.muted)),
+        ];
+        match &app.notice {
+            Some(n) if n.error => spans.push(Span::styled(format!("  {}", n.text), t.fg(t.error))),
+            _ => spans.push(Span::styled(format!("  {help}"), t.fg(t.muted))),
+        }
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
     if let Some(n) = &app.notice {
@@ -126,15 +153,26 @@ fn bottom_line(app: &App, f: &mut Frame<'_>, area: Rect) {
         return;
     }
     let mut hints = vec![Action::Quit, Action::Help, Action::NextTab, Action::Filter];
-    if app.pane == Pane::Containers && !app.read_only {
-        hints.extend([
+    match app.pane {
+        Pane::Containers if !app.read_only => hints.extend([
+            Action::Logs,
             Action::Start,
             Action::Stop,
             Action::Restart,
             Action::Pause,
             Action::Remove,
             Action::Mark,
-        ]);
+        ]),
+        Pane::Containers => hints.push(Action::Logs),
+        Pane::Logs => hints.extend([
+            Action::Follow,
+            Action::Wrap,
+            Action::Timestamps,
+            Action::LogRange,
+            Action::NextMatch,
+            Action::SaveLogs,
+        ]),
+        _ => {}
     }
     let mut spans = Vec::new();
     for a in hints {
@@ -192,6 +230,7 @@ mod tests {
     fn panes_at_80x24_and_160x48() {
         let mut app = testdata::app();
         for (w, h) in [(80, 24), (160, 48)] {
+            app.size = (w, h);
             app.pane = Pane::Containers;
             snapshot(&format!("containers_{w}x{h}"), &draw(&app, w, h));
             app.pane = Pane::Images;
@@ -201,12 +240,55 @@ mod tests {
         }
         app.pane = Pane::Volumes;
         assert!(text(&draw(&app, 80, 24)).contains("Volumes are not implemented yet"));
+        for (w, h) in [(80, 24), (160, 48)] {
+            app.size = (w, h);
+            app.pane = Pane::Logs;
+            snapshot(&format!("logs_{w}x{h}"), &draw(&app, w, h));
+            app.pane = Pane::Stats;
+            snapshot(&format!("stats_{w}x{h}"), &draw(&app, w, h));
+        }
+        // Wide and tall: list, details and logs together.
+        app.pane = Pane::Containers;
+        app.size = (160, 48);
+        let screen = text(&draw(&app, 160, 48));
+        assert!(
+            screen.contains("Details") && screen.contains("Logs: web") && screen.contains("listening on :80")
+        );
+    }
+
+    #[test]
+    fn logs_wrap_search_highlight_and_ascii() {
+        let mut app = testdata::app();
+        app.pane = Pane::Logs;
+        app.logs.wrap = true;
+        let _ = app.logs.set_search("error");
+        assert!(app.logs.find(true));
+        let b = draw(&app, 80, 24);
+        let screen = text(&b);
+        snapshot("logs_search_80x24", &b);
+        // The match is highlighted, the ANSI red of the line kept around it.
+        let (y, line) =
+            screen.lines().enumerate().find(|(_, l)| l.contains("disk error")).expect("match row");
+        let x = line[..line.find("error").expect("word")].chars().count() as u16;
+        assert_eq!(b[(x, y as u16)].bg, app.theme.r#match);
+        assert_eq!(b[(x - 3, y as u16)].fg, ratatui::style::Color::Red);
+        // The long line wraps onto the next rows instead of being cut.
+        app.logs.to_end();
+        assert!(text(&draw(&app, 80, 24)).contains("line-end"));
+        app.logs.wrap = false;
+        assert!(!text(&draw(&app, 80, 24)).contains("line-end"));
+        // ASCII: no box drawing or blocks anywhere.
+        app.symbols = crate::tui::symbols::Symbols { ascii: true };
+        for pane in [Pane::Logs, Pane::Stats, Pane::Containers] {
+            app.pane = pane;
+            assert!(text(&draw(&app, 160, 48)).is_ascii(), "{pane:?} is ASCII");
+        }
     }
 
     #[test]
     fn dialogs() {
         let mut app = testdata::app();
-        app.mode = Mode::Help;
+        app.mode = Mode::Help(0);
         snapshot("help_80x24", &draw(&app, 80, 24));
         let screen = text(&draw(&app, 160, 48));
         for info in keymap::ACTIONS {
