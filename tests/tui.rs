@@ -204,6 +204,45 @@ fn logs_follow_and_search_in_tmux() {
 }
 
 #[test]
+fn exec_hands_over_a_shell_and_inspect_folds() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    g.run(&["run", "-d", "--name", "tuiexec", "--network", "none", &img, "sleep", "1000"]).ok();
+    let ui = Tmux::start(&g, 100, 30);
+    ui.wait_for("the running container", |s| row(s, "tuiexec").contains("running"));
+    // e: a shell in the container on the real terminal; the UI is gone meanwhile.
+    ui.keys("e");
+    ui.wait_for("the hand-over banner", |s| s.contains("sh in tuiexec; exit it to return"));
+    ui.keys("echo hello-$((40+2)) $(hostname)");
+    ui.keys("Enter");
+    let shell = ui.wait_for("the shell's output", |s| s.contains("hello-42"));
+    assert!(!shell.contains("Containers"), "the UI has handed the screen over:\n{shell}");
+    ui.keys("exit");
+    ui.keys("Enter");
+    // Back exactly where it was, with the outcome on the bottom line; keys work again.
+    let back = ui.wait_for("the UI again", |s| s.contains("sh in tuiexec ended"));
+    assert!(row(&back, "tuiexec").contains("running"), "{back}");
+    // i: the inspect JSON; enter folds the block under the cursor; esc closes.
+    ui.keys("i");
+    ui.wait_for("the inspect viewer", |s| s.contains("inspect tuiexec") && s.contains("\"Config\": {"));
+    // Down to "Config" (after "{", "AppArmorProfile" and the three lines of "Args").
+    for _ in 0..5 {
+        ui.keys("j");
+    }
+    ui.keys("Enter");
+    ui.wait_for("Config folded", |s| s.contains("\"Config\": { …") && !s.contains("\"AttachStdin\""));
+    ui.keys("Escape");
+    ui.wait_for("the viewer to close", |s| !s.contains("inspect tuiexec"));
+    // K asks for a signal; TERM on sleep as PID 1 does nothing, KILL stops it.
+    ui.keys("K");
+    ui.wait_for("the signal menu", |s| s.contains("signal for tuiexec"));
+    ui.keys("Enter");
+    ui.wait_for("the killed row", |s| row(s, "tuiexec").contains("exited"));
+    assert_eq!(g.inspect("{{.State.ExitCode}}", "tuiexec"), "137");
+    ui.keys("q");
+}
+
+#[test]
 fn without_a_terminal_it_says_so() {
     let g = Gantry::new();
     let r = g.run(&[]);

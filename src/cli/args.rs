@@ -113,6 +113,9 @@ pub enum Command {
     /// The exec helper (started by gantry itself)
     #[command(name = "__exec", hide = true)]
     ExecHelper(ExecHelperArgs),
+    /// Attach for the terminal UI's hand-over (started by gantry itself)
+    #[command(name = "__attach", hide = true)]
+    AttachHelper(AttachHelperArgs),
     /// The per-container monitor (started by gantry itself)
     #[command(name = "__monitor", hide = true)]
     Monitor(MonitorArgs),
@@ -172,6 +175,17 @@ pub struct ExecHelperArgs {
     pub settings: PathBuf,
     pub id: String,
     pub request: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AttachHelperArgs {
+    #[arg(long)]
+    pub state_root: PathBuf,
+    #[arg(long)]
+    pub run_root: PathBuf,
+    #[arg(long)]
+    pub settings: PathBuf,
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Args)]

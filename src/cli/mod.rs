@@ -67,7 +67,21 @@ pub fn main() -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let outcome = runtime.block_on(run(&cli, command));
+    let outcome = match command {
+        // The TUI's attach hand-over: the engine's own state dirs, as the other helpers get.
+        Command::AttachHelper(h) => runtime.block_on(async {
+            let opts = EngineOptions {
+                root: Some(h.state_root),
+                run: Some(h.run_root),
+                config_path: Some(h.settings),
+                credentials_path: None,
+            };
+            let engine = Engine::open(opts).map_err(Failure::from)?;
+            let a = args::AttachArgs { detach_keys: None, no_stdin: false, container: h.id };
+            attach::attach_command(&engine, a).await
+        }),
+        command => runtime.block_on(run(&cli, command)),
+    };
     let code = output::finish(outcome);
     // Do not wait for stray blocking tasks (e.g. a pull cancelled by an error).
     runtime.shutdown_background();
@@ -156,7 +170,7 @@ async fn run(cli: &Cli, command: Command) -> Outcome {
         Command::Update(a) => containers::update(&engine, a).await,
         Command::Stats(a) => stats::stats(&engine, a).await,
         Command::Network(sub) => network::network_command(&engine, sub),
-        Command::Monitor(_) | Command::ExecHelper(_) | Command::Dns(_) => Ok(()),
+        Command::Monitor(_) | Command::ExecHelper(_) | Command::Dns(_) | Command::AttachHelper(_) => Ok(()),
     }
 }
 

@@ -204,4 +204,12 @@ impl Engine {
         cmd.arg(id).arg(serde_json::to_string(req).unwrap_or_default());
         Ok(cmd)
     }
+
+    /// The command line that attaches the calling terminal to a running container until it
+    /// exits or the user detaches (Ctrl-P Ctrl-Q); for clients that hand their terminal over.
+    pub fn attach_command(&self, id: &str) -> super::Result<std::process::Command> {
+        let mut cmd = self.helper_command("__attach")?;
+        cmd.arg(id);
+        Ok(cmd)
+    }
 }

@@ -8,6 +8,7 @@ use crate::engine::stats::StatsSample;
 use crate::engine::store::containers::State;
 use crate::engine::store::networks::NetworkRow;
 
+use super::dialog::{Choice, Palette, Prompt, Viewer};
 use super::keymap::{Action, Keymap};
 use super::log_view::LogView;
 use super::matcher::Matcher;
@@ -148,6 +149,11 @@ pub struct Confirm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Normal,
+    Prompt(Prompt),
+    Choose(Choice),
+    Palette(Palette),
+    /// The viewer ([`App::viewer`]) has the keyboard.
+    View,
     /// Typing a filter.
     Filter,
     /// Typing a search in the logs.
@@ -176,6 +182,10 @@ pub struct App {
     pub logs: LogView,
     /// The terminal's size (columns, rows): the layout depends on it.
     pub size: (u16, u16),
+    /// What the viewer shows (inspect, top, ports, history).
+    pub viewer: Option<Viewer>,
+    /// Whether the mouse is captured (clicks and wheel) or left to the terminal.
+    pub mouse: bool,
     pub marked: HashSet<String>,
     pub mode: Mode,
     pub notice: Option<Notice>,
@@ -201,6 +211,8 @@ impl App {
             filter_matcher: Matcher::All,
             logs: LogView::new(),
             size: (80, 24),
+            viewer: None,
+            mouse: true,
             marked: HashSet::new(),
             mode: Mode::Normal,
             notice: None,

@@ -7,6 +7,8 @@
 //! gantry processes record), the shared stats sweep, and running effects against the engine.
 
 pub mod app;
+pub mod dialog;
+pub mod handover;
 pub mod keymap;
 pub mod log_view;
 pub mod matcher;
@@ -15,13 +17,14 @@ pub mod symbols;
 pub mod terminal;
 pub mod theme;
 pub mod update;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::engine::container::log_follow::LogBatch;
 use crate::engine::events::Event;
 use crate::engine::store::containers::State;
 use crate::engine::{Engine, Error};
@@ -84,7 +87,6 @@ async fn container_action(
             Action::Start => engine.start_container(id, false).await.map(|_| ()),
             Action::Stop => engine.stop_container(id, None).await,
             Action::Restart => engine.restart_container(id, None).await,
-            Action::Kill => engine.kill_container(id, "KILL"),
             Action::Pause => match engine.container(id) {
                 Ok(c) if c.row.state == State::Paused => engine.unpause_container(id),
                 _ => engine.pause_container(id),
@@ -109,28 +111,55 @@ fn save_logs(name: &str, text: &str) -> Result<String, String> {
     Ok(format!("saved {} lines to {}", text.lines().count(), path.display()))
 }
 
-/// Reads the terminal on a thread of its own (crossterm's read blocks) and forwards keys and
-/// resizes.
-fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
-    std::thread::spawn(move || {
-        loop {
-            let msg = match event::read() {
-                Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
-                Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
-                Ok(_) => continue,
-                Err(_) => return,
-            };
-            if tx.send(msg).is_err() {
-                return;
-            }
-        }
-    });
-}
-
 /// The newest recorded lifecycle event: a change means another process (a monitor, another
 /// gantry) changed something.
 fn last_recorded(engine: &Engine) -> i64 {
     engine.last_event_seq().unwrap_or(0)
+}
+
+/// The next batch of the current log stream (pending forever when there is none).
+async fn next_logs(stream: &mut Option<(u64, mpsc::Receiver<LogBatch>)>) -> Option<(u64, LogBatch)> {
+    match stream {
+        Some((generation, rx)) => match rx.recv().await {
+            Some(b) => Some((*generation, b)),
+            None => {
+                *stream = None;
+                None
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// Puts `text` on the terminal's clipboard with OSC 52 (works over SSH and in tmux with
+/// `set-clipboard on`).
+fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
+    use base64::Engine as _;
+    use std::io::Write;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.flush()
+}
+
+fn set_mouse(on: bool) {
+    use ratatui::crossterm::{event, execute};
+    let _ = if on {
+        execute!(std::io::stdout(), event::EnableMouseCapture)
+    } else {
+        execute!(std::io::stdout(), event::DisableMouseCapture)
+    };
+}
+
+/// Runs `cmd` on the real terminal (exec, attach) and says how it ended.
+fn hand_over(
+    screen: &mut terminal::Screen,
+    gate: &handover::InputGate,
+    banner: &str,
+    cmd: Result<std::process::Command, Error>,
+) -> Result<std::process::ExitStatus, String> {
+    let cmd = cmd.map_err(|e| e.to_string())?;
+    tokio::task::block_in_place(|| handover::run_foreground(screen, gate, banner, cmd))
 }
 
 pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
@@ -148,40 +177,49 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
     let lists = load(&engine).map_err(|e| e.to_string())?;
     update(&mut app, Msg::Loaded(Box::new(lists)));
     let mut screen = terminal::Screen::enter().map_err(|e| format!("terminal: {e}"))?;
+    set_mouse(app.mouse);
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut pending: Vec<Effect> = Vec::new();
     if let Ok(size) = screen.term.size() {
-        update(&mut app, Msg::Resize(size.width, size.height));
+        pending.extend(update(&mut app, Msg::Resize(size.width, size.height)));
     }
-    let mut log_stream: Option<tokio::task::JoinHandle<()>> = None;
-    spawn_input(tx.clone());
+    let gate = Arc::new(handover::InputGate::default());
+    handover::spawn_input(tx.clone(), Arc::clone(&gate));
     let mut events = engine.subscribe();
     engine.share_stats(Duration::from_secs(1));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut seen = last_recorded(&engine);
+    // Read directly (not through `rx`) so that a flooding container is held back by the
+    // stream's small queue instead of piling up here.
+    let mut log_stream: Option<(u64, mpsc::Receiver<LogBatch>)> = None;
     loop {
         if app.dirty {
             screen.term.draw(|f| render::render(&app, f)).map_err(|e| format!("drawing: {e}"))?;
             app.dirty = false;
         }
-        let mut effects = tokio::select! {
-            Some(msg) = rx.recv() => update(&mut app, msg),
-            ev = events.recv() => match ev {
-                Ok(Event::Stats(samples)) => update(&mut app, Msg::Stats(samples)),
-                Ok(Event::Lifecycle(_)) | Err(broadcast::error::RecvError::Lagged(_)) => vec![Effect::Reload],
-                Ok(Event::Pull(_)) => vec![],
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
-            _ = tick.tick() => {
-                let latest = last_recorded(&engine);
-                let mut fx = update(&mut app, Msg::Tick(crate::text::now_nanos()));
-                if latest != seen {
-                    seen = latest;
-                    fx.push(Effect::Reload);
+        let mut effects = std::mem::take(&mut pending);
+        if effects.is_empty() {
+            effects = tokio::select! {
+                Some(msg) = rx.recv() => update(&mut app, msg),
+                Some((generation, batch)) = next_logs(&mut log_stream) => update(&mut app, Msg::Logs(generation, batch)),
+                ev = events.recv() => match ev {
+                    Ok(Event::Stats(samples)) => update(&mut app, Msg::Stats(samples)),
+                    Ok(Event::Lifecycle(_)) | Err(broadcast::error::RecvError::Lagged(_)) => vec![Effect::Reload],
+                    Ok(Event::Pull(_)) => vec![],
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = tick.tick() => {
+                    let latest = last_recorded(&engine);
+                    let mut fx = update(&mut app, Msg::Tick(crate::text::now_nanos()));
+                    if latest != seen {
+                        seen = latest;
+                        fx.push(Effect::Reload);
+                    }
+                    fx
                 }
-                fx
-            }
-        };
-        // Take whatever else is already waiting (a burst of log lines, fast typing) before
+            };
+        }
+        // Take whatever else is already waiting (fast typing, a burst of log lines) before
         // drawing again: one frame for the lot.
         while let Ok(msg) = rx.try_recv() {
             effects.extend(update(&mut app, msg));
@@ -192,9 +230,7 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
         for effect in effects {
             match effect {
                 Effect::Reload => match load(&engine) {
-                    Ok(lists) => {
-                        update(&mut app, Msg::Loaded(Box::new(lists)));
-                    }
+                    Ok(lists) => pending.extend(update(&mut app, Msg::Loaded(Box::new(lists)))),
                     Err(e) => {
                         update(&mut app, Msg::Done(Err(e.to_string())));
                     }
@@ -207,38 +243,78 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                         let _ = tx.send(Msg::Done(r));
                     });
                 }
-                Effect::FollowLogs { generation, id, range } => {
-                    if let Some(old) = log_stream.take() {
-                        old.abort();
-                    }
-                    match engine.stream_logs(&id, range.query(chrono::Utc::now()), true) {
-                        Ok(mut batches) => {
-                            let tx = tx.clone();
-                            log_stream = Some(tokio::spawn(async move {
-                                while let Some(b) = batches.recv().await {
-                                    if tx.send(Msg::Logs(generation, b)).is_err() {
-                                        return;
-                                    }
-                                }
-                            }));
+                Effect::Kill { targets, signal } => {
+                    let mut done = Vec::new();
+                    let mut result = Ok(());
+                    for (id, name) in &targets {
+                        match engine.kill_container(id, &signal) {
+                            Ok(()) => done.push(name.as_str()),
+                            Err(e) => result = Err(format!("kill {name}: {e}")),
                         }
+                    }
+                    let r = result.map(|()| format!("kill -{signal}: {}", done.join(", ")));
+                    pending.extend(update(&mut app, Msg::Done(r)));
+                }
+                Effect::Rename { id, name, to } => {
+                    let r = engine.rename_container(&id, &to).map(|()| format!("renamed {name} to {to}"));
+                    pending.extend(update(&mut app, Msg::Done(r.map_err(|e| e.to_string()))));
+                }
+                Effect::FollowLogs { generation, id, range } => {
+                    log_stream = match engine.stream_logs(&id, range.query(chrono::Utc::now()), true) {
+                        Ok(batches) => Some((generation, batches)),
                         Err(e) => {
                             update(&mut app, Msg::Done(Err(format!("logs: {e}"))));
+                            None
                         }
-                    }
+                    };
                 }
-                Effect::StopLogs => {
-                    if let Some(old) = log_stream.take() {
-                        old.abort();
-                    }
-                }
+                Effect::StopLogs => log_stream = None,
                 Effect::SaveLogs { name, text } => {
                     let r = save_logs(&name, &text);
                     update(&mut app, Msg::Done(r));
                 }
+                Effect::Copy(text) => {
+                    let r = copy_to_clipboard(&text)
+                        .map(|()| format!("copied {} to the clipboard", crate::text::short_id(&text, false)))
+                        .map_err(|e| format!("copy: {e}"));
+                    update(&mut app, Msg::Done(r));
+                }
+                Effect::MouseCapture(on) => set_mouse(on),
+                Effect::View(what) => {
+                    let v = views::load(&engine, &what).map(Box::new);
+                    update(&mut app, Msg::View(v));
+                }
+                Effect::Exec { id, name, args } => {
+                    let req = crate::engine::exec::ExecRequest {
+                        args: args.clone(),
+                        tty: true,
+                        ..Default::default()
+                    };
+                    let what = args.join(" ");
+                    let banner = format!("gantry: {what} in {name}; exit it to return to gantry");
+                    let r = hand_over(&mut screen, &gate, &banner, engine.exec_command(&id, &req));
+                    let r = r.map(|status| match status.code() {
+                        Some(0) => format!("{what} in {name} ended"),
+                        Some(c) => format!("{what} in {name} exited with {c}"),
+                        None => format!("{what} in {name} ended by a signal"),
+                    });
+                    set_mouse(app.mouse);
+                    pending.extend(update(&mut app, Msg::Done(r)));
+                }
+                Effect::Attach { id, name } => {
+                    let how = match engine.container(&id) {
+                        Ok(c) if c.config.tty && c.config.open_stdin => "ctrl-p ctrl-q detaches",
+                        _ => "output only; ctrl-c returns",
+                    };
+                    let banner = format!("gantry: attached to {name} ({how})");
+                    let r = hand_over(&mut screen, &gate, &banner, engine.attach_command(&id));
+                    set_mouse(app.mouse);
+                    pending.extend(update(&mut app, Msg::Done(r.map(|_| format!("back from {name}")))));
+                }
             }
         }
     }
+    set_mouse(false);
     drop(screen);
     Ok(())
 }

@@ -36,6 +36,21 @@ impl Screen {
     }
 }
 
+impl Screen {
+    /// Gives the terminal back as it was before the UI (for a hand-over).
+    pub fn suspend(&mut self) -> std::io::Result<()> {
+        execute!(stdout(), terminal::LeaveAlternateScreen, cursor::Show)?;
+        terminal::disable_raw_mode()
+    }
+
+    /// Takes the terminal again and redraws everything on the next frame.
+    pub fn resume(&mut self) -> std::io::Result<()> {
+        terminal::enable_raw_mode()?;
+        execute!(stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+        self.term.clear()
+    }
+}
+
 impl Drop for Screen {
     fn drop(&mut self) {
         restore();

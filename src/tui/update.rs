@@ -2,9 +2,10 @@
 //! work is returned as [`Effect`]s for the event loop to run, so this is tested without a
 //! terminal or an engine.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
 
 use super::app::{App, Confirm, Lists, Mode, Notice, Pane};
+use super::dialog::{Choice, ChoiceFor, Palette, Prompt, PromptFor, SIGNALS, Viewer};
 use super::keymap::{self, Action};
 use super::log_view::LogRange;
 use crate::engine::container::log_follow::LogBatch;
@@ -25,6 +26,20 @@ pub enum Msg {
     Done(Result<String, String>),
     /// A second passed (relative times move on).
     Tick(i64),
+    Mouse(MouseEvent),
+    /// Text for the viewer, or why there is none.
+    View(Result<Box<Viewer>, String>),
+}
+
+/// What the viewer is asked to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewOf {
+    Container(String),
+    Top(String),
+    Ports(String),
+    Image(String),
+    History(String),
+    Network(String),
 }
 
 /// Work for the event loop.
@@ -35,11 +50,44 @@ pub enum Effect {
     /// Run a container action on these (ID, name) pairs.
     Container(Action, Vec<(String, String)>),
     /// Stream this container's logs (replacing any earlier stream), tagged with a generation.
-    FollowLogs { generation: u64, id: String, range: LogRange },
+    FollowLogs {
+        generation: u64,
+        id: String,
+        range: LogRange,
+    },
     /// No logs are shown: stop streaming.
     StopLogs,
     /// Write the loaded log lines to a file.
-    SaveLogs { name: String, text: String },
+    SaveLogs {
+        name: String,
+        text: String,
+    },
+    /// Hand the terminal to `exec` of `args` in the container (ID, name).
+    Exec {
+        id: String,
+        name: String,
+        args: Vec<String>,
+    },
+    /// Hand the terminal to an attach.
+    Attach {
+        id: String,
+        name: String,
+    },
+    Kill {
+        targets: Vec<(String, String)>,
+        signal: String,
+    },
+    Rename {
+        id: String,
+        name: String,
+        to: String,
+    },
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+    /// Capture the mouse, or give it back to the terminal.
+    MouseCapture(bool),
+    /// Load text for the viewer.
+    View(ViewOf),
 }
 
 /// Handles one message, then starts or stops the log stream when what the logs pane should
@@ -111,6 +159,18 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Effect> {
             });
             app.dirty = true;
             vec![Effect::Reload]
+        }
+        Msg::Mouse(m) => mouse(app, m),
+        Msg::View(v) => {
+            app.dirty = true;
+            match v {
+                Ok(v) => {
+                    app.viewer = Some(*v);
+                    app.mode = Mode::View;
+                }
+                Err(text) => app.notice = Some(Notice { text, error: true }),
+            }
+            vec![]
         }
         Msg::Tick(now) => {
             app.now = now;
@@ -197,6 +257,10 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             app.set_selected(0);
             vec![]
         }
+        Mode::Prompt(p) => prompt_key(app, p, k),
+        Mode::Choose(c) => choice_key(app, c, k),
+        Mode::Palette(p) => palette_key(app, p, k),
+        Mode::View => viewer_key(app, k),
         Mode::Normal => match app.keymap.action(&k) {
             Some(a) => action(app, a),
             None if k.code == KeyCode::Esc => {
@@ -208,6 +272,186 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             None => vec![],
         },
     }
+}
+
+/// Edits a line of text: true when the key was an edit.
+fn edit(text: &mut String, k: &KeyEvent) -> bool {
+    match k.code {
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) if !k.modifiers.contains(ratatui::crossterm::event::KeyModifiers::CONTROL) => {
+            text.push(c)
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn prompt_key(app: &mut App, mut p: Prompt, k: KeyEvent) -> Vec<Effect> {
+    match k.code {
+        KeyCode::Esc => app.mode = Mode::Normal,
+        KeyCode::Enter => {
+            app.mode = Mode::Normal;
+            let text = p.text.trim().to_string();
+            if text.is_empty() {
+                app.notice = Some(Notice { text: "cancelled".into(), error: false });
+                return vec![];
+            }
+            return match p.purpose {
+                PromptFor::Exec(id, name) => {
+                    vec![Effect::Exec { id, name, args: text.split_whitespace().map(String::from).collect() }]
+                }
+                PromptFor::Rename(id, name) => vec![Effect::Rename { id, name, to: text }],
+            };
+        }
+        _ => {
+            edit(&mut p.text, &k);
+            app.mode = Mode::Prompt(p);
+        }
+    }
+    vec![]
+}
+
+fn choice_key(app: &mut App, mut c: Choice, k: KeyEvent) -> Vec<Effect> {
+    match (k.code, app.keymap.action(&k)) {
+        (KeyCode::Esc, _) => {
+            app.mode = Mode::Normal;
+            return vec![];
+        }
+        (KeyCode::Enter, _) => {
+            app.mode = Mode::Normal;
+            let choice = c.options.get(c.selected).cloned().unwrap_or_default();
+            return match c.purpose {
+                ChoiceFor::Kill(targets) => vec![Effect::Kill { targets, signal: choice }],
+            };
+        }
+        (_, Some(Action::Up)) => c.selected = c.selected.saturating_sub(1),
+        (_, Some(Action::Down)) => c.selected = (c.selected + 1).min(c.options.len().saturating_sub(1)),
+        _ => {}
+    }
+    app.mode = Mode::Choose(c);
+    vec![]
+}
+
+fn palette_key(app: &mut App, mut p: Palette, k: KeyEvent) -> Vec<Effect> {
+    let found = p.matches(app.read_only);
+    match k.code {
+        KeyCode::Esc => {
+            app.mode = Mode::Normal;
+            return vec![];
+        }
+        KeyCode::Enter => {
+            app.mode = Mode::Normal;
+            return match found.get(p.selected) {
+                Some(a) => action(app, *a),
+                None => vec![],
+            };
+        }
+        KeyCode::Up => p.selected = p.selected.saturating_sub(1),
+        KeyCode::Down => p.selected = (p.selected + 1).min(found.len().saturating_sub(1)),
+        _ => {
+            if edit(&mut p.text, &k) {
+                p.selected = 0;
+            }
+        }
+    }
+    app.mode = Mode::Palette(p);
+    vec![]
+}
+
+fn viewer_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    let page = i64::from(app.size.1.saturating_sub(6).max(1));
+    let action = app.keymap.action(&k);
+    let Some(v) = app.viewer.as_mut() else {
+        app.mode = Mode::Normal;
+        return vec![];
+    };
+    if v.searching {
+        let mut text = v.search.clone();
+        match k.code {
+            KeyCode::Esc => {
+                text.clear();
+                v.searching = false;
+            }
+            KeyCode::Enter => v.searching = false,
+            _ => {
+                edit(&mut text, &k);
+            }
+        }
+        app.notice = v.set_search(&text).err().map(|text| Notice { text, error: true });
+        if k.code == KeyCode::Enter && !v.search.is_empty() && !v.matches_cursor() && !v.find(false) {
+            app.notice = Some(Notice { text: format!("no match for {:?}", v.search), error: true });
+        }
+        return vec![];
+    }
+    match (k.code, action) {
+        (KeyCode::Esc | KeyCode::Char('q'), _) => {
+            app.viewer = None;
+            app.mode = Mode::Normal;
+        }
+        (KeyCode::Enter | KeyCode::Char(' '), _) => v.toggle_fold(),
+        (_, Some(Action::Up)) => v.move_by(-1),
+        (_, Some(Action::Down)) => v.move_by(1),
+        (_, Some(Action::PageUp)) => v.move_by(-page),
+        (_, Some(Action::PageDown)) => v.move_by(page),
+        (_, Some(Action::Top)) => v.move_by(i64::MIN / 2),
+        (_, Some(Action::Bottom)) => v.move_by(i64::MAX / 2),
+        (_, Some(Action::Filter)) => {
+            v.searching = true;
+            let _ = v.set_search("");
+        }
+        (_, Some(a @ (Action::NextMatch | Action::PrevMatch))) if !v.find(a == Action::PrevMatch) => {
+            app.notice = Some(Notice { text: "no more matches".into(), error: true });
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// Wheel scrolls what is under the keyboard; a click selects a list row.
+fn mouse(app: &mut App, m: MouseEvent) -> Vec<Effect> {
+    let step = match m.kind {
+        MouseEventKind::ScrollUp => Some(Action::Up),
+        MouseEventKind::ScrollDown => Some(Action::Down),
+        _ => None,
+    };
+    if let Some(a) = step {
+        app.dirty = true;
+        return match app.mode {
+            Mode::View => {
+                if let Some(v) = app.viewer.as_mut() {
+                    v.move_by(if a == Action::Up { -3 } else { 3 });
+                }
+                vec![]
+            }
+            Mode::Normal if app.pane == Pane::Logs => {
+                app.logs.scroll(if a == Action::Up { -3 } else { 3 });
+                vec![]
+            }
+            Mode::Normal => action(app, a),
+            _ => vec![],
+        };
+    }
+    if matches!(m.kind, MouseEventKind::Down(_)) && app.mode == Mode::Normal {
+        let area = super::render::list_area(app);
+        let rows = area.height.saturating_sub(3) as usize;
+        let first_row = area.y + 2;
+        if m.column >= area.x
+            && m.column < area.x + area.width
+            && m.row >= first_row
+            && m.row < area.y + area.height - 1
+        {
+            // The table scrolls just enough to keep the selection in view (as ratatui does).
+            let offset = (app.selected_index() + 1).saturating_sub(rows);
+            let i = offset + usize::from(m.row - first_row);
+            if i < app.row_count() {
+                app.set_selected(i);
+                app.dirty = true;
+            }
+        }
+    }
+    vec![]
 }
 
 /// The search as typed so far: an error shows on the prompt line, a match is jumped to.
@@ -318,6 +562,19 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
             });
         }
         Action::Refresh => return vec![Effect::Reload],
+        Action::Palette => app.mode = Mode::Palette(Palette::default()),
+        Action::Mouse => {
+            app.mouse = !app.mouse;
+            let text = if app.mouse { "mouse on" } else { "mouse off: the terminal selects text" };
+            app.notice = Some(Notice { text: text.into(), error: false });
+            return vec![Effect::MouseCapture(app.mouse)];
+        }
+        Action::Inspect | Action::Processes | Action::Ports | Action::CopyId => {
+            return subject_action(app, a);
+        }
+        Action::Attach | Action::Exec | Action::ExecCommand | Action::Rename => {
+            return container_action(app, a);
+        }
         Action::Mark => {
             if let Some(id) = app.selected_container().map(|c| c.container.id().to_string()) {
                 if !app.marked.remove(&id) {
@@ -337,12 +594,49 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
     vec![]
 }
 
+/// The ID of what is selected in the current pane (the selected container on the logs and
+/// stats panes).
+fn selected_id(app: &App) -> Option<String> {
+    match app.pane {
+        Pane::Containers | Pane::Logs | Pane::Stats => {
+            app.selected_container().map(|c| c.container.id().to_string())
+        }
+        Pane::Images => app.visible_images().get(app.selected_index()).map(|r| r.image.id.to_string()),
+        Pane::Networks => app.visible_networks().get(app.selected_index()).map(|n| n.network.id.clone()),
+        Pane::Volumes => None,
+    }
+}
+
+/// Read-only actions on whatever is selected: inspect, top/history, ports, copy ID.
+fn subject_action(app: &mut App, a: Action) -> Vec<Effect> {
+    let Some(id) = selected_id(app) else {
+        app.notice = Some(Notice { text: "nothing selected".into(), error: true });
+        return vec![];
+    };
+    let on_container = matches!(app.pane, Pane::Containers | Pane::Logs | Pane::Stats);
+    let view = match (a, app.pane) {
+        (Action::CopyId, _) => return vec![Effect::Copy(id)],
+        (Action::Inspect, Pane::Images) => ViewOf::Image(id),
+        (Action::Inspect, Pane::Networks) => ViewOf::Network(id),
+        (Action::Inspect, _) => ViewOf::Container(id),
+        (Action::Processes, Pane::Images) => ViewOf::History(id),
+        (Action::Processes, _) if on_container => ViewOf::Top(id),
+        (Action::Ports, _) if on_container => ViewOf::Ports(id),
+        _ => {
+            app.notice =
+                Some(Notice { text: format!("{} works on containers", keymap::info(a).name), error: true });
+            return vec![];
+        }
+    };
+    vec![Effect::View(view)]
+}
+
 fn container_action(app: &mut App, a: Action) -> Vec<Effect> {
     if app.read_only {
         app.notice = Some(Notice { text: "read-only mode: nothing can be changed".into(), error: true });
         return vec![];
     }
-    if app.pane != Pane::Containers {
+    if !matches!(app.pane, Pane::Containers | Pane::Logs | Pane::Stats) {
         app.notice = Some(Notice {
             text: format!("{} works on the containers pane", keymap::info(a).name),
             error: true,
@@ -357,6 +651,41 @@ fn container_action(app: &mut App, a: Action) -> Vec<Effect> {
     if matches!(a, Action::Remove | Action::ForceRemove) {
         app.mode = Mode::Confirm(Confirm { action: a, targets });
         return vec![];
+    }
+    if a == Action::Kill {
+        app.mode = Mode::Choose(Choice {
+            title: format!(
+                "signal for {}",
+                targets.iter().map(|t| t.1.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            options: SIGNALS.iter().map(|s| s.to_string()).collect(),
+            selected: 0,
+            purpose: ChoiceFor::Kill(targets),
+        });
+        return vec![];
+    }
+    // One container at a time for the rest (the selected one).
+    let (id, name) = targets[0].clone();
+    match a {
+        Action::Attach => return vec![Effect::Attach { id, name }],
+        Action::Exec => return vec![Effect::Exec { id, name, args: vec!["sh".into()] }],
+        Action::ExecCommand => {
+            app.mode = Mode::Prompt(Prompt {
+                title: format!("command to run in {name}"),
+                text: "sh".into(),
+                purpose: PromptFor::Exec(id, name),
+            });
+            return vec![];
+        }
+        Action::Rename => {
+            app.mode = Mode::Prompt(Prompt {
+                title: format!("new name for {name}"),
+                text: name.clone(),
+                purpose: PromptFor::Rename(id, name),
+            });
+            return vec![];
+        }
+        _ => {}
     }
     vec![Effect::Container(a, targets)]
 }
@@ -482,6 +811,68 @@ mod tests {
         assert!(matches!(&fx[..], [Effect::FollowLogs { id, .. }] if *id == web));
         let fx = press(&mut app, 'j');
         assert!(matches!(&fx[..], [Effect::FollowLogs { id, .. }] if *id == "b".repeat(64)));
+    }
+
+    #[test]
+    fn kill_asks_for_a_signal_exec_and_rename_ask_for_text() {
+        let mut app = testdata::app();
+        let web = ("a".repeat(64), "web".to_string());
+        press(&mut app, 'K');
+        assert!(matches!(&app.mode, Mode::Choose(c) if c.options[0] == "KILL"));
+        press(&mut app, 'j');
+        let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        assert_eq!(fx, vec![Effect::Kill { targets: vec![web.clone()], signal: "TERM".into() }]);
+        assert_eq!(
+            press(&mut app, 'e'),
+            vec![Effect::Exec { id: web.0.clone(), name: "web".into(), args: vec!["sh".into()] }]
+        );
+        press(&mut app, 'E');
+        for c in " -c date".chars() {
+            press(&mut app, c);
+        }
+        let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        let args: Vec<String> = ["sh", "-c", "date"].map(String::from).to_vec();
+        assert_eq!(fx, vec![Effect::Exec { id: web.0.clone(), name: "web".into(), args }]);
+        press(&mut app, 'R');
+        for _ in 0.."web".len() {
+            update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+        }
+        for c in "front".chars() {
+            press(&mut app, c);
+        }
+        let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        assert_eq!(fx, vec![Effect::Rename { id: web.0.clone(), name: "web".into(), to: "front".into() }]);
+        assert_eq!(press(&mut app, 'a'), vec![Effect::Attach { id: web.0.clone(), name: "web".into() }]);
+        assert_eq!(press(&mut app, 'y'), vec![Effect::Copy(web.0.clone())]);
+        assert_eq!(press(&mut app, 'i'), vec![Effect::View(ViewOf::Container(web.0.clone()))]);
+        // Read-only: none of the mutating ones.
+        app.read_only = true;
+        for c in ['K', 'e', 'E', 'R', 'a'] {
+            assert!(press(&mut app, c).is_empty(), "{c} in read-only mode");
+            assert_eq!(app.mode, Mode::Normal);
+        }
+    }
+
+    #[test]
+    fn the_palette_runs_actions_by_fuzzy_name_and_the_viewer_closes() {
+        let mut app = testdata::app();
+        press(&mut app, ':');
+        for c in "rstrt".chars() {
+            press(&mut app, c);
+        }
+        let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        assert!(matches!(&fx[..], [Effect::Container(Action::Restart, t)] if t.len() == 1));
+        // The viewer takes the keys until esc.
+        let v = Viewer::new("inspect", "{\n  \"A\": [\n    1\n  ]\n}");
+        update(&mut app, Msg::View(Ok(Box::new(v))));
+        assert_eq!(app.mode, Mode::View);
+        press(&mut app, 'j');
+        assert!(press(&mut app, 's').is_empty(), "stop does nothing under the viewer");
+        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        assert_eq!(app.viewer.as_ref().map(|v| v.visible().len()), Some(3));
+        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert_eq!(app.mode, Mode::Normal);
+        assert!(app.viewer.is_none());
     }
 
     #[test]

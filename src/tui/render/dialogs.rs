@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use crate::tui::app::{App, Confirm};
+use crate::tui::dialog::{Choice, Palette, Prompt};
 use crate::tui::keymap::{self, ACTIONS};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -61,4 +62,67 @@ pub fn confirm(app: &App, f: &mut Frame<'_>, c: &Confirm) {
     let block = super::bordered(app, Span::styled(" Confirm ", t.header_style())).border_style(t.fg(t.error));
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+}
+
+/// A one-line text entry.
+pub fn prompt(app: &App, f: &mut Frame<'_>, p: &Prompt) {
+    let t = &app.theme;
+    let area = centered(f.area(), 64, 5);
+    let block = super::bordered(app, Span::styled(format!(" {} ", p.title), t.header_style()))
+        .border_style(t.fg(t.accent));
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(p.text.clone(), t.fg(t.text)),
+            Span::styled(app.symbols.cursor(), t.fg(t.accent)),
+        ]),
+        Line::from(""),
+        Line::from(Span::styled("enter runs it, esc cancels", t.fg(t.muted))),
+    ];
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Rows of `items` with the selected one highlighted, in a box titled `title`.
+fn menu(app: &App, f: &mut Frame<'_>, title: &str, items: Vec<Line<'_>>, selected: usize, width: u16) {
+    let t = &app.theme;
+    let height = (items.len() as u16 + 2).min(f.area().height.saturating_sub(2)).max(3);
+    let area = centered(f.area(), width, height);
+    let visible = height.saturating_sub(2) as usize;
+    let offset = (selected + 1).saturating_sub(visible);
+    let rows: Vec<Line<'_>> = items
+        .into_iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .map(|(i, l)| if i == selected { l.style(t.selected()) } else { l })
+        .collect();
+    let block = super::bordered(app, Span::styled(format!(" {title} "), t.header_style()))
+        .border_style(t.fg(t.accent));
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(rows).block(block), area);
+}
+
+pub fn choose(app: &App, f: &mut Frame<'_>, c: &Choice) {
+    let t = &app.theme;
+    let items = c.options.iter().map(|o| Line::from(Span::styled(format!(" {o}"), t.fg(t.text)))).collect();
+    menu(app, f, &format!("{} — enter sends, esc cancels", c.title), items, c.selected, 60);
+}
+
+/// The `:` palette: what was typed, then the matching actions with their keys.
+pub fn palette(app: &App, f: &mut Frame<'_>, p: &Palette) {
+    let t = &app.theme;
+    let mut items = vec![Line::from(vec![
+        Span::styled(":", t.fg(t.accent)),
+        Span::styled(p.text.clone(), t.fg(t.text)),
+        Span::styled(app.symbols.cursor(), t.fg(t.accent)),
+    ])];
+    for a in p.matches(app.read_only) {
+        let info = keymap::info(a);
+        items.push(Line::from(vec![
+            Span::styled(format!(" {:<14}", info.name), t.fg(t.text).add_modifier(Modifier::BOLD)),
+            Span::styled(format!("{:<10}", app.keymap.keys_of(a).join(" ")), t.fg(t.accent)),
+            Span::styled(info.description, t.fg(t.muted)),
+        ]));
+    }
+    menu(app, f, "Run an action — type to narrow, enter runs", items, p.selected + 1, 90);
 }

@@ -8,6 +8,7 @@ mod images;
 mod logs;
 mod networks;
 mod stats;
+mod viewer;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -18,47 +19,80 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
 use super::app::{App, Mode, Pane};
 use super::keymap::{self, Action};
 
+/// Where things go on a screen of `full` size.
+struct Areas {
+    tabs: Rect,
+    body: Rect,
+    bottom: Rect,
+    /// The list of the current pane (on the containers pane, without details and logs).
+    list: Rect,
+    details: Option<Rect>,
+    logs: Option<Rect>,
+}
+
+fn areas(app: &App, full: Rect) -> Areas {
+    let [tabs, body, bottom] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(full);
+    let layout = app.layout();
+    let (left, details) = if layout.details {
+        let [left, details] =
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+        (left, Some(details))
+    } else {
+        (body, None)
+    };
+    let (list, logs) = if layout.logs_below {
+        let [list, logs] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
+        (list, Some(logs))
+    } else {
+        (left, None)
+    };
+    Areas { tabs, body, bottom, list, details, logs }
+}
+
+/// The current pane's list on the screen (for mouse clicks).
+pub fn list_area(app: &App) -> Rect {
+    areas(app, Rect::new(0, 0, app.size.0, app.size.1)).list
+}
+
 pub fn render(app: &App, f: &mut Frame<'_>) {
-    let [top, body, bottom] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
-    tabs(app, f, top);
+    let a = areas(app, f.area());
+    tabs(app, f, a.tabs);
     match app.pane {
         Pane::Containers => {
-            let layout = app.layout();
-            let left = if layout.details {
-                let [left, details] =
-                    Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
-                containers::details(app, f, details);
-                left
-            } else {
-                body
-            };
-            let list = if layout.logs_below {
-                let [list, logs] =
-                    Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
-                logs::view(app, f, logs);
-                list
-            } else {
-                left
-            };
-            containers::list(app, f, list);
+            if let Some(d) = a.details {
+                containers::details(app, f, d);
+            }
+            if let Some(l) = a.logs {
+                logs::view(app, f, l);
+            }
+            containers::list(app, f, a.list);
         }
-        Pane::Logs => logs::view(app, f, body),
-        Pane::Stats => stats::view(app, f, body),
-        Pane::Images => images::list(app, f, body),
-        Pane::Networks => networks::list(app, f, body),
+        Pane::Logs => logs::view(app, f, a.body),
+        Pane::Stats => stats::view(app, f, a.body),
+        Pane::Images => images::list(app, f, a.body),
+        Pane::Networks => networks::list(app, f, a.body),
         Pane::Volumes => {
             let text =
                 Paragraph::new("Volumes are not implemented yet: gantry has no volume support so far.")
                     .style(app.theme.fg(app.theme.muted))
                     .block(pane_block(app, "Volumes"));
-            f.render_widget(text, body);
+            f.render_widget(text, a.body);
         }
     }
-    bottom_line(app, f, bottom);
+    bottom_line(app, f, a.bottom);
     match &app.mode {
         Mode::Help(top) => dialogs::help(app, f, *top),
         Mode::Confirm(c) => dialogs::confirm(app, f, c),
+        Mode::Prompt(p) => dialogs::prompt(app, f, p),
+        Mode::Choose(c) => dialogs::choose(app, f, c),
+        Mode::Palette(p) => dialogs::palette(app, f, p),
+        Mode::View => {
+            if let Some(v) = &app.viewer {
+                viewer::view(app, f, v);
+            }
+        }
         Mode::Normal | Mode::Filter | Mode::Search => {}
     }
 }
@@ -132,6 +166,11 @@ fn bottom_line(app: &App, f: &mut Frame<'_>, area: Rect) {
     let prompt = match app.mode {
         Mode::Filter => Some((&app.filter, "enter keeps the filter, esc clears it; ~ starts a regex")),
         Mode::Search => Some((&app.logs.search, "enter searches, then n/N; esc clears; ~ starts a regex")),
+        Mode::View => app
+            .viewer
+            .as_ref()
+            .filter(|v| v.searching)
+            .map(|v| (&v.search, "enter searches, then n/N; esc clears; ~ starts a regex")),
         _ => None,
     };
     if let Some((text, help)) = prompt {
@@ -299,6 +338,34 @@ mod tests {
             targets: vec![("a".repeat(64), "web".into())],
         });
         snapshot("confirm_80x24", &draw(&app, 80, 24));
+        app.mode = Mode::Palette(crate::tui::dialog::Palette { text: "st".into(), selected: 1 });
+        snapshot("palette_80x24", &draw(&app, 80, 24));
+        app.mode = Mode::Choose(crate::tui::dialog::Choice {
+            title: "signal for web".into(),
+            options: crate::tui::dialog::SIGNALS.iter().map(|s| s.to_string()).collect(),
+            selected: 1,
+            purpose: crate::tui::dialog::ChoiceFor::Kill(vec![]),
+        });
+        snapshot("kill_80x24", &draw(&app, 80, 24));
+        app.mode = Mode::Prompt(crate::tui::dialog::Prompt {
+            title: "command to run in web".into(),
+            text: "sh -l".into(),
+            purpose: crate::tui::dialog::PromptFor::Exec("a".into(), "web".into()),
+        });
+        snapshot("exec_prompt_80x24", &draw(&app, 80, 24));
+        let json = serde_json::json!({"Id": "a", "Config": {"Env": ["A=1", "PATH=/bin"], "Cmd": ["sleep", "1000"]}, "State": {"Status": "running", "Pid": 42}});
+        let mut v = crate::tui::dialog::Viewer::new(
+            "inspect web",
+            &serde_json::to_string_pretty(&json).expect("json"),
+        );
+        v.cursor = 1;
+        v.toggle_fold();
+        let _ = v.set_search("running");
+        app.viewer = Some(v);
+        app.mode = Mode::View;
+        for (w, h) in [(80, 24), (160, 48)] {
+            snapshot(&format!("inspect_{w}x{h}"), &draw(&app, w, h));
+        }
     }
 
     #[test]

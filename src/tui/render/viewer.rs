@@ -1,0 +1,49 @@
+//! The viewer overlay: inspect JSON (folded blocks drawn as `{ … }`), top, ports and history,
+//! with the cursor line highlighted and search matches marked.
+
+use ratatui::Frame;
+use ratatui::layout::Margin;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use crate::tui::app::App;
+use crate::tui::dialog::Viewer;
+
+pub fn view(app: &App, f: &mut Frame<'_>, v: &Viewer) {
+    let t = &app.theme;
+    let area = f.area().inner(Margin { horizontal: 2, vertical: 1 });
+    let title = format!(" {} — j/k move, enter folds, / searches, esc closes ", v.title);
+    let block = super::bordered(app, Span::styled(title, t.header_style())).border_style(t.fg(t.accent));
+    let inner = block.inner(area);
+    let visible = v.visible();
+    let height = inner.height as usize;
+    let pos = visible.iter().position(|&i| i == v.cursor).unwrap_or(0);
+    // Keep the cursor in the middle third when possible.
+    let top = pos.saturating_sub(height / 3).min(visible.len().saturating_sub(height));
+    let lines: Vec<Line<'_>> = visible
+        .iter()
+        .skip(top)
+        .take(height)
+        .map(|&i| {
+            let text = &v.lines[i];
+            let mut spans = Vec::new();
+            let ranges = v.matcher.ranges(text);
+            let mut at = 0;
+            for (a, b) in ranges {
+                spans.push(Span::styled(text[at..a].to_string(), t.fg(t.text)));
+                spans.push(Span::styled(text[a..b].to_string(), t.matched()));
+                at = b;
+            }
+            spans.push(Span::styled(text[at..].to_string(), t.fg(t.text)));
+            if v.folded.contains(&i) {
+                let hidden = v.closes[i].map(|e| e - i - 1).unwrap_or(0);
+                let close = if text.trim_end().ends_with('[') { "]" } else { "}" };
+                spans.push(Span::styled(format!(" … {hidden} lines {close}"), t.fg(t.muted)));
+            }
+            let line = Line::from(spans);
+            if i == v.cursor { line.style(t.selected()) } else { line }
+        })
+        .collect();
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
