@@ -243,6 +243,39 @@ fn exec_hands_over_a_shell_and_inspect_folds() {
 }
 
 #[test]
+fn the_pull_dialog_browses_the_registry_and_pulls_with_layer_bars() {
+    let g = Gantry::new();
+    // One pull makes the fixture registry a known one, offered first.
+    let busybox = g.busybox();
+    let registry = busybox.split('/').next().unwrap().to_string();
+    let ui = Tmux::start(&g, 120, 36);
+    ui.wait_for("the UI", |s| s.contains("Containers"));
+    ui.keys("P");
+    ui.wait_for("the registry offered", |s| s.contains(&format!("registry: {registry}")));
+    ui.keys("Enter");
+    let repos = ui.wait_for("the catalog", |s| s.contains("fixtures/layered"));
+    assert!(repos.contains("fixtures/busybox"), "{repos}");
+    ui.keys("layered");
+    ui.wait_for("the filtered list", |s| s.contains("filter: layered") && !s.contains("fixtures/busybox"));
+    ui.keys("Enter");
+    let tags =
+        ui.wait_for("the tags with details", |s| s.contains("fixtures/layered") && s.contains("linux/"));
+    assert!(tags.contains("latest"), "{tags}");
+    ui.keys("Enter");
+    // One bar per layer, each reaching done; the image is then in the store.
+    let done = ui.wait_for("the pull to finish", |s| s.contains("pulled") || s.contains("failed"));
+    assert!(!done.contains("failed"), "{done}");
+    let layers = done.lines().filter(|l| l.contains(" done")).count();
+    assert!(layers >= 2, "a bar per layer, all done:\n{done}");
+    assert!(!done.contains("downloading") && !done.contains("waiting"), "{done}");
+    ui.keys("Escape");
+    ui.wait_for("the dialog to close", |s| !s.contains("Pull ›"));
+    let images = g.run(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).ok().to_string();
+    assert!(images.contains("fixtures/layered:latest"), "{images}");
+    ui.keys("q");
+}
+
+#[test]
 fn without_a_terminal_it_says_so() {
     let g = Gantry::new();
     let r = g.run(&[]);

@@ -12,6 +12,7 @@ use super::dialog::{Choice, Palette, Prompt, Viewer};
 use super::keymap::{Action, Keymap};
 use super::log_view::LogView;
 use super::matcher::Matcher;
+use super::pull_dialog::{PullDialog, Pulls};
 use super::symbols::Symbols;
 use super::theme::Theme;
 
@@ -154,6 +155,8 @@ pub enum Mode {
     Palette(Palette),
     /// The viewer ([`App::viewer`]) has the keyboard.
     View,
+    /// The pull dialog ([`App::pull`]) has the keyboard.
+    Pull,
     /// Typing a filter.
     Filter,
     /// Typing a search in the logs.
@@ -186,6 +189,9 @@ pub struct App {
     pub viewer: Option<Viewer>,
     /// Whether the mouse is captured (clicks and wheel) or left to the terminal.
     pub mouse: bool,
+    /// The pull dialog while open, and every pull started from it.
+    pub pull: Option<PullDialog>,
+    pub pulls: Pulls,
     pub marked: HashSet<String>,
     pub mode: Mode,
     pub notice: Option<Notice>,
@@ -213,6 +219,8 @@ impl App {
             size: (80, 24),
             viewer: None,
             mouse: true,
+            pull: None,
+            pulls: Pulls::default(),
             marked: HashSet::new(),
             mode: Mode::Normal,
             notice: None,

@@ -49,6 +49,7 @@ pub enum Action {
     Rename,
     Palette,
     Mouse,
+    Pull,
 }
 
 /// An action's name (as in keys.toml and the palette), what it does, and whether it changes
@@ -306,6 +307,13 @@ pub const ACTIONS: &[ActionInfo] = &[
         description: "rename the container",
         mutating: true,
         default_keys: &["R"],
+    },
+    ActionInfo {
+        action: Action::Pull,
+        name: "pull",
+        description: "pull an image: pick a registry, repository and tag",
+        mutating: true,
+        default_keys: &["P"],
     },
     ActionInfo {
         action: Action::Palette,

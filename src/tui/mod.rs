@@ -12,6 +12,7 @@ pub mod handover;
 pub mod keymap;
 pub mod log_view;
 pub mod matcher;
+pub mod pull_dialog;
 pub mod render;
 pub mod symbols;
 pub mod terminal;
@@ -151,6 +152,28 @@ fn set_mouse(on: bool) {
     };
 }
 
+/// Most tags whose details (digest, platforms, size) the pull dialog fetches.
+const TAG_DETAILS: usize = 50;
+
+/// A repository's tags with their details, newest-sorted by name as the registry lists them.
+async fn browse_tags(
+    engine: &Engine,
+    repository: &str,
+) -> Result<Vec<crate::engine::browse::TagDetails>, String> {
+    use crate::engine::reference::Reference;
+    let repo = Reference::parse(repository).map_err(|e| e.to_string())?;
+    let tags = engine.list_tags(&repo, 1000).await.map_err(|e| e.to_string())?;
+    let lookups = tags.iter().take(TAG_DETAILS).map(|tag| async move {
+        let r = Reference::parse(&format!("{repository}:{tag}")).ok()?;
+        engine.tag_details(&r).await.ok()
+    });
+    let details: Vec<_> = futures_util::future::join_all(lookups).await.into_iter().flatten().collect();
+    if details.is_empty() && !tags.is_empty() {
+        return Err(format!("{repository}: could not read any of its {} tags' manifests", tags.len()));
+    }
+    Ok(details)
+}
+
 /// Runs `cmd` on the real terminal (exec, attach) and says how it ended.
 fn hand_over(
     screen: &mut terminal::Screen,
@@ -205,7 +228,7 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                 ev = events.recv() => match ev {
                     Ok(Event::Stats(samples)) => update(&mut app, Msg::Stats(samples)),
                     Ok(Event::Lifecycle(_)) | Err(broadcast::error::RecvError::Lagged(_)) => vec![Effect::Reload],
-                    Ok(Event::Pull(_)) => vec![],
+                    Ok(Event::Pull(e)) => update(&mut app, Msg::Pull(e, crate::text::now_nanos())),
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 _ = tick.tick() => {
@@ -280,6 +303,43 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                     update(&mut app, Msg::Done(r));
                 }
                 Effect::MouseCapture(on) => set_mouse(on),
+                Effect::OpenPull => {
+                    let registries = engine.known_registries().unwrap_or_default();
+                    update(&mut app, Msg::PullOpen(registries));
+                }
+                Effect::LoadRepositories(registry) => {
+                    let (engine, tx) = (Arc::clone(&engine), tx.clone());
+                    tokio::spawn(async move {
+                        let r = engine.list_repositories(&registry, 1000).await.map_err(|e| e.to_string());
+                        let _ = tx.send(Msg::Repositories(r));
+                    });
+                }
+                Effect::LoadTags(repository) => {
+                    let (engine, tx) = (Arc::clone(&engine), tx.clone());
+                    tokio::spawn(async move {
+                        let r = browse_tags(&engine, &repository).await;
+                        let _ = tx.send(Msg::Tags(r));
+                    });
+                }
+                Effect::Pull(reference) => {
+                    let (engine, tx) = (Arc::clone(&engine), tx.clone());
+                    tokio::spawn(async move {
+                        let r = match crate::engine::reference::Reference::parse(&reference) {
+                            Ok(r) => engine
+                                .pull(&r, &crate::engine::pull::PullOptions::default())
+                                .await
+                                .map(|o| {
+                                    format!(
+                                        "pulled {reference} ({})",
+                                        crate::text::short_id(&o.image_id.to_string(), false)
+                                    )
+                                })
+                                .map_err(|e| format!("pull {reference}: {e}")),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        let _ = tx.send(Msg::Done(r));
+                    });
+                }
                 Effect::View(what) => {
                     let v = views::load(&engine, &what).map(Box::new);
                     update(&mut app, Msg::View(v));

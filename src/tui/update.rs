@@ -8,7 +8,10 @@ use super::app::{App, Confirm, Lists, Mode, Notice, Pane};
 use super::dialog::{Choice, ChoiceFor, Palette, Prompt, PromptFor, SIGNALS, Viewer};
 use super::keymap::{self, Action};
 use super::log_view::LogRange;
+use super::pull_dialog::{PullDialog, Stage};
+use crate::engine::browse::TagDetails;
 use crate::engine::container::log_follow::LogBatch;
+use crate::engine::events::PullEvent;
 use crate::engine::stats::StatsSample;
 
 /// What happened.
@@ -29,6 +32,12 @@ pub enum Msg {
     Mouse(MouseEvent),
     /// Text for the viewer, or why there is none.
     View(Result<Box<Viewer>, String>),
+    /// The registries to offer in the pull dialog.
+    PullOpen(Vec<String>),
+    Repositories(Result<Vec<String>, String>),
+    Tags(Result<Vec<TagDetails>, String>),
+    /// A pull event, and when it arrived (ns since the epoch).
+    Pull(PullEvent, i64),
 }
 
 /// What the viewer is asked to show.
@@ -88,6 +97,13 @@ pub enum Effect {
     MouseCapture(bool),
     /// Load text for the viewer.
     View(ViewOf),
+    /// Open the pull dialog (it needs the known registries).
+    OpenPull,
+    LoadRepositories(String),
+    /// Load the tags (with details) of `REGISTRY/REPOSITORY`.
+    LoadTags(String),
+    /// Pull this reference in the background.
+    Pull(String),
 }
 
 /// Handles one message, then starts or stops the log stream when what the logs pane should
@@ -170,6 +186,50 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Effect> {
                 }
                 Err(text) => app.notice = Some(Notice { text, error: true }),
             }
+            vec![]
+        }
+        Msg::PullOpen(registries) => {
+            app.pull = Some(PullDialog::new(registries));
+            app.mode = Mode::Pull;
+            app.dirty = true;
+            vec![]
+        }
+        Msg::Repositories(r) => {
+            if let Some(d) = app.pull.as_mut().filter(|d| d.stage == Stage::Registry) {
+                d.loading = false;
+                match r {
+                    Ok(list) => {
+                        d.repositories = list;
+                        d.stage = Stage::Repositories;
+                        d.input.clear();
+                        d.selected = 0;
+                        d.error = None;
+                    }
+                    Err(e) => d.error = Some(e),
+                }
+            }
+            app.dirty = true;
+            vec![]
+        }
+        Msg::Tags(r) => {
+            if let Some(d) = app.pull.as_mut().filter(|d| d.stage == Stage::Repositories) {
+                d.loading = false;
+                match r {
+                    Ok(tags) => {
+                        d.tags = tags;
+                        d.stage = Stage::Tags;
+                        d.input.clear();
+                        d.selected = 0;
+                        d.error = None;
+                    }
+                    Err(e) => d.error = Some(e),
+                }
+            }
+            app.dirty = true;
+            vec![]
+        }
+        Msg::Pull(e, now) => {
+            app.dirty |= app.pulls.apply(&e, now);
             vec![]
         }
         Msg::Tick(now) => {
@@ -261,6 +321,7 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         Mode::Choose(c) => choice_key(app, c, k),
         Mode::Palette(p) => palette_key(app, p, k),
         Mode::View => viewer_key(app, k),
+        Mode::Pull => pull_key(app, k),
         Mode::Normal => match app.keymap.action(&k) {
             Some(a) => action(app, a),
             None if k.code == KeyCode::Esc => {
@@ -407,6 +468,81 @@ fn viewer_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         _ => {}
     }
     vec![]
+}
+
+/// The pull dialog: arrows pick, typing filters (or gives the registry), enter goes on,
+/// backspace on nothing goes back, esc closes (pulls go on).
+fn pull_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    let now = app.now;
+    let Some(d) = app.pull.as_mut() else {
+        app.mode = Mode::Normal;
+        return vec![];
+    };
+    match k.code {
+        // The dialog is kept as it is for the next `P`.
+        KeyCode::Esc => app.mode = Mode::Normal,
+        KeyCode::Up => d.select(-1),
+        KeyCode::Down => d.select(1),
+        KeyCode::PageUp => d.select(-10),
+        KeyCode::PageDown => d.select(10),
+        KeyCode::Backspace if d.input.is_empty() => {
+            d.back();
+        }
+        KeyCode::Enter if !d.loading => {
+            d.error = None;
+            match d.stage {
+                Stage::Registry => {
+                    let typed = d.input.trim().to_string();
+                    if typed.contains('/') {
+                        // A whole reference: pull it straight away.
+                        return start_pull(app, &typed, now);
+                    }
+                    d.registry = typed.clone();
+                    d.loading = true;
+                    return vec![Effect::LoadRepositories(typed)];
+                }
+                Stage::Repositories => {
+                    if let Some(repo) = d.rows().get(d.selected).cloned() {
+                        d.repository = repo.clone();
+                        d.loading = true;
+                        return vec![Effect::LoadTags(format!("{}/{repo}", d.registry))];
+                    }
+                }
+                Stage::Tags => {
+                    if let Some(tag) = d.rows().get(d.selected).cloned() {
+                        let reference = format!("{}/{}:{tag}", d.registry, d.repository);
+                        return start_pull(app, &reference, now);
+                    }
+                }
+                Stage::Progress => app.mode = Mode::Normal,
+            }
+        }
+        _ => {
+            if d.stage != Stage::Progress && edit(&mut d.input, &k) {
+                d.selected = 0;
+            }
+        }
+    }
+    vec![]
+}
+
+/// Starts watching and pulling `reference`.
+fn start_pull(app: &mut App, reference: &str, now: i64) -> Vec<Effect> {
+    let key = match crate::engine::reference::Reference::parse(reference) {
+        Ok(r) => r.to_string(),
+        Err(e) => {
+            if let Some(d) = app.pull.as_mut() {
+                d.error = Some(e.to_string());
+            }
+            return vec![];
+        }
+    };
+    if let Some(d) = app.pull.as_mut() {
+        d.stage = Stage::Progress;
+        d.watching = key.clone();
+    }
+    app.pulls.start(&key, now);
+    vec![Effect::Pull(key)]
 }
 
 /// Wheel scrolls what is under the keyboard; a click selects a list row.
@@ -563,6 +699,19 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
         }
         Action::Refresh => return vec![Effect::Reload],
         Action::Palette => app.mode = Mode::Palette(Palette::default()),
+        Action::Pull if app.read_only => {
+            app.notice = Some(Notice { text: "read-only mode: nothing can be changed".into(), error: true });
+        }
+        Action::Pull => {
+            // Reopens the dialog as it was left, unless its pull is over: then a fresh one.
+            let over = |d: &PullDialog| {
+                d.stage == Stage::Progress && app.pulls.tracks.get(&d.watching).is_none_or(|t| t.finished())
+            };
+            match &app.pull {
+                Some(d) if !over(d) => app.mode = Mode::Pull,
+                _ => return vec![Effect::OpenPull],
+            }
+        }
         Action::Mouse => {
             app.mouse = !app.mouse;
             let text = if app.mouse { "mouse on" } else { "mouse off: the terminal selects text" };

@@ -7,6 +7,7 @@ mod dialogs;
 mod images;
 mod logs;
 mod networks;
+mod pull;
 mod stats;
 mod viewer;
 
@@ -93,6 +94,11 @@ pub fn render(app: &App, f: &mut Frame<'_>) {
                 viewer::view(app, f, v);
             }
         }
+        Mode::Pull => {
+            if let Some(d) = &app.pull {
+                pull::dialog(app, f, d);
+            }
+        }
         Mode::Normal | Mode::Filter | Mode::Search => {}
     }
 }
@@ -119,7 +125,11 @@ fn tabs(app: &App, f: &mut Frame<'_>, area: Rect) {
     let sep = app.symbols.sep();
     let ro = if app.read_only { format!("{sep}read-only") } else { String::new() };
     let (n, running, images) = (app.lists.containers.len(), app.running_count(), app.lists.images.len());
-    let long = format!("{n} containers ({running} running){sep}{images} images{ro}");
+    let pulling = match app.pulls.running() {
+        0 => String::new(),
+        p => format!("{sep}pulling {p}"),
+    };
+    let long = format!("{n} containers ({running} running){sep}{images} images{pulling}{ro}");
     let summary = if used + long.chars().count() < area.width as usize {
         long
     } else {
@@ -293,6 +303,61 @@ mod tests {
         assert!(
             screen.contains("Details") && screen.contains("Logs: web") && screen.contains("listening on :80")
         );
+    }
+
+    #[test]
+    fn the_pull_dialog_lists_tags_and_draws_layer_bars() {
+        use crate::engine::digest::Digest;
+        use crate::engine::events::{LayerPlan, LayerStatus, PullProgress};
+        use crate::tui::pull_dialog::{PullDialog, Stage};
+        let mut app = testdata::app();
+        let d = |c: char| Digest::from_hex(&c.to_string().repeat(64)).expect("digest");
+        let mut dialog = PullDialog::new(vec!["127.0.0.1:5000".into(), "ghcr.io".into()]);
+        app.mode = Mode::Pull;
+        app.pull = Some(dialog.clone());
+        snapshot("pull_registry_80x24", &draw(&app, 80, 24));
+        dialog.stage = Stage::Tags;
+        dialog.registry = "127.0.0.1:5000".into();
+        dialog.repository = "fixtures/web".into();
+        dialog.input.clear();
+        dialog.tags = ["1.0", "latest"]
+            .iter()
+            .map(|tag| crate::engine::browse::TagDetails {
+                tag: tag.to_string(),
+                digest: d('4'),
+                media_type: "application/vnd.oci.image.index.v1+json".into(),
+                platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+                size: 2_345_678,
+            })
+            .collect();
+        dialog.selected = 1;
+        app.pull = Some(dialog.clone());
+        snapshot("pull_tags_80x24", &draw(&app, 80, 24));
+        // Mid-pull: one layer done, one downloading, one waiting, one already there.
+        let reference = "127.0.0.1:5000/fixtures/web:latest";
+        dialog.stage = Stage::Progress;
+        dialog.watching = reference.into();
+        app.pull = Some(dialog);
+        app.pulls.start(reference, app.now);
+        let plan = ['a', 'b', 'c', 'e'].map(|c| LayerPlan { digest: d(c), size: 4 << 20 }).to_vec();
+        let ev = |progress| crate::engine::events::PullEvent { reference: reference.into(), progress };
+        app.pulls.apply(&ev(PullProgress::Resolved { digest: d('4'), layers: plan }), app.now);
+        let steps = [
+            ('a', LayerStatus::Done),
+            ('b', LayerStatus::Downloading { current: 1 << 20, total: 4 << 20 }),
+            ('e', LayerStatus::AlreadyExists),
+        ];
+        for (c, status) in steps {
+            app.pulls.apply(&ev(PullProgress::Layer { layer: d(c), status }), app.now - 2_000_000_000);
+        }
+        let b = draw(&app, 160, 48);
+        snapshot("pull_progress_160x48", &b);
+        let screen = text(&b);
+        assert!(screen.contains("1/4 layers") || screen.contains("2/4 layers"), "{screen}");
+        assert!(
+            screen.contains("downloading") && screen.contains("already exists") && screen.contains("waiting")
+        );
+        assert!(screen.contains("pulling 1"), "the tab line counts running pulls");
     }
 
     #[test]
