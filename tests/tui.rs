@@ -11,6 +11,8 @@ use common::Gantry;
 /// A tmux server of the test's own running gantry's UI; killed when dropped.
 struct Tmux {
     socket: String,
+    /// gantry's own log (the UI logs keys and effects at debug level here).
+    log: std::path::PathBuf,
 }
 
 impl Tmux {
@@ -19,14 +21,14 @@ impl Tmux {
         let xdg = g.dir.path().join("xdg");
         std::fs::create_dir_all(&xdg).unwrap();
         let cmd = format!(
-            "env GANTRY_ROOT={} GANTRY_CONFIG={} DOCKER_CONFIG={} XDG_CONFIG_HOME={} TERM=xterm-256color {}",
+            "exec env GANTRY_LOG=info,gantry::tui=debug GANTRY_ROOT={} GANTRY_CONFIG={} DOCKER_CONFIG={} XDG_CONFIG_HOME={} TERM=xterm-256color {}",
             g.root().display(),
             g.config_path().display(),
             g.docker_config_dir().display(),
             xdg.display(),
             env!("CARGO_BIN_EXE_gantry")
         );
-        let t = Self { socket };
+        let t = Self { socket, log: g.root().join("logs/gantry.log") };
         let ok = t
             .tmux(&[
                 "new-session",
@@ -71,9 +73,31 @@ impl Tmux {
             if ok(&s) {
                 return s;
             }
-            assert!(Instant::now() < deadline, "waiting for {what}; the screen:\n{s}");
+            if Instant::now() >= deadline {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: Vec<&str> =
+                    log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+                panic!(
+                    "waiting for {what}; the screen:\n{s}\ngantry's log, last lines:\n{}",
+                    tail.join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The screen once two captures 150 ms apart agree (no frame half drawn).
+    fn settled(&self) -> String {
+        let mut last = self.screen();
+        for _ in 0..50 {
+            std::thread::sleep(Duration::from_millis(150));
+            let now = self.screen();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        last
     }
 
     fn alive(&self) -> bool {
@@ -126,9 +150,16 @@ fn lifecycle_keys_and_help_in_tmux() {
     g.run(&["unpause", "tuiweb"]).ok();
     // The help lists every action of the keymap.
     ui.keys("?");
-    let help = ui.wait_for("the help", |s| s.contains("Keys"));
-    for name in ["quit", "start", "stop", "restart", "kill", "pause", "remove", "filter", "mark"] {
-        assert!(help.contains(name), "{name} in the help:\n{help}");
+    ui.wait_for("the help", |s| s.contains("Keys —"));
+    // It may take more than one page: page down through it all.
+    let mut help = ui.settled();
+    for _ in 0..6 {
+        ui.keys("NPage");
+        help.push_str(&ui.settled());
+    }
+    for info in gantry::tui::keymap::ACTIONS {
+        let keys = info.default_keys.join(" ");
+        assert!(help.contains(&format!(" {} ", info.name)), "{} ({keys}) in the help:\n{help}", info.name);
     }
     ui.keys("Escape");
     ui.wait_for("the help to close", |s| !s.contains("Keys — any key"));

@@ -215,15 +215,27 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
     // Read directly (not through `rx`) so that a flooding container is held back by the
     // stream's small queue instead of piling up here.
     let mut log_stream: Option<(u64, mpsc::Receiver<LogBatch>)> = None;
+    // When the oldest key not yet on screen arrived: its latency is logged (at debug level,
+    // target gantry::tui) once the frame is out, for the benchmark.
+    let mut key_at: Option<std::time::Instant> = None;
     loop {
         if app.dirty {
-            screen.term.draw(|f| render::render(&app, f)).map_err(|e| format!("drawing: {e}"))?;
+            screen.draw(|f| render::render(&app, f)).map_err(|e| format!("drawing: {e}"))?;
             app.dirty = false;
+            if let Some(at) = key_at.take() {
+                tracing::debug!(target: "gantry::tui", micros = at.elapsed().as_micros() as u64, "key to frame");
+            }
         }
         let mut effects = std::mem::take(&mut pending);
         if effects.is_empty() {
             effects = tokio::select! {
-                Some(msg) = rx.recv() => update(&mut app, msg),
+                Some(msg) = rx.recv() => {
+                    if let Msg::Key(k) = &msg {
+                        tracing::debug!(target: "gantry::tui", key = ?k.code, mode = ?app.mode, "key");
+                        key_at.get_or_insert_with(std::time::Instant::now);
+                    }
+                    update(&mut app, msg)
+                }
                 Some((generation, batch)) = next_logs(&mut log_stream) => update(&mut app, Msg::Logs(generation, batch)),
                 ev = events.recv() => match ev {
                     Ok(Event::Stats(samples)) => update(&mut app, Msg::Stats(samples)),
@@ -251,6 +263,7 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
             break;
         }
         for effect in effects {
+            tracing::debug!(target: "gantry::tui", ?effect, "effect");
             match effect {
                 Effect::Reload => match load(&engine) {
                     Ok(lists) => pending.extend(update(&mut app, Msg::Loaded(Box::new(lists)))),

@@ -37,6 +37,15 @@ impl Screen {
 }
 
 impl Screen {
+    /// Draws a frame wrapped in a synchronized update (DEC mode 2026), so that terminals that
+    /// support it show it whole; others ignore the sequence.
+    pub fn draw(&mut self, render: impl FnOnce(&mut ratatui::Frame<'_>)) -> std::io::Result<()> {
+        execute!(stdout(), terminal::BeginSynchronizedUpdate)?;
+        let drawn = self.term.draw(render).map(|_| ());
+        execute!(stdout(), terminal::EndSynchronizedUpdate)?;
+        drawn
+    }
+
     /// Gives the terminal back as it was before the UI (for a hand-over).
     pub fn suspend(&mut self) -> std::io::Result<()> {
         execute!(stdout(), terminal::LeaveAlternateScreen, cursor::Show)?;
