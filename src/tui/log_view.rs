@@ -127,6 +127,8 @@ pub struct LogView {
     pub skipped_bytes: u64,
     /// The container stopped and its output is all here.
     pub ended: bool,
+    /// When the container was started, as the stream began (a later start restarts it).
+    pub started_at: i64,
     /// Tells batches of this view's stream from those of an earlier one.
     pub generation: u64,
 }

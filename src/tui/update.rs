@@ -117,14 +117,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 /// The logs stream follows the selected container while logs are on screen.
 fn sync_logs(app: &mut App) -> Vec<Effect> {
     let want = if app.logs_shown() {
-        app.selected_container().map(|c| (c.container.id().to_string(), c.container.row.name.clone()))
+        app.selected_container().map(|c| {
+            let r = &c.container.row;
+            (r.id.clone(), r.name.clone(), r.state.has_monitor() && r.started_at != app.logs.started_at)
+        })
     } else {
         None
     };
     match want {
-        Some((id, _)) if id == app.logs.id => vec![],
-        Some((id, name)) => {
+        // The same container: keep the stream, unless it ended and the container was started
+        // again since.
+        Some((id, _, restarted)) if id == app.logs.id && !(app.logs.ended && restarted) => vec![],
+        Some((id, name, _)) => {
             app.logs.reset(&id, &name);
+            app.logs.started_at = app.selected_container().map(|c| c.container.row.started_at).unwrap_or(0);
             app.dirty = true;
             vec![Effect::FollowLogs { generation: app.logs.generation, id, range: app.logs.range }]
         }
@@ -955,7 +961,20 @@ mod tests {
         // Away from the logs, the stream stops; on a wide, tall screen the containers pane shows them.
         let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
         assert_eq!(fx, vec![Effect::StopLogs]);
+        // A stream that ended follows again once the container is started again.
+        press(&mut app, 'l');
+        let g = app.logs.generation;
+        update(&mut app, Msg::Logs(g, LogBatch { ended: true, ..Default::default() }));
+        let now = app.now;
+        assert_eq!(update(&mut app, Msg::Tick(now)), vec![], "same start: nothing to follow");
+        app.lists.containers[0].container.row.started_at += 1;
+        let fx = update(&mut app, Msg::Tick(now));
+        assert!(matches!(&fx[..], [Effect::FollowLogs { generation, .. }] if *generation == g + 1));
         app.pane = Pane::Containers;
+        let fx = update(&mut app, Msg::Resize(160, 48));
+        assert_eq!(fx, vec![], "the same stream goes on below the list");
+        update(&mut app, Msg::Resize(100, 30));
+        assert!(app.logs.id.is_empty(), "no logs on a small containers pane");
         let fx = update(&mut app, Msg::Resize(160, 48));
         assert!(matches!(&fx[..], [Effect::FollowLogs { id, .. }] if *id == web));
         let fx = press(&mut app, 'j');
