@@ -154,9 +154,11 @@ pub fn details(app: &App, f: &mut Frame<'_>, area: Rect) {
     f.render_widget(Paragraph::new(lines), text_area);
     if let (Some(h), Some(s)) = (h, last) {
         let cpu: Vec<u64> = h.cpu.iter().map(|v| (v * 10.0) as u64).collect();
-        super::stats::chart(app, f, cpu_area, "CPU, last minute".into(), &cpu, 1000);
+        let title = format!("CPU, last minute (max {:.1}%)", h.cpu.iter().copied().fold(0.0, f64::max));
+        super::stats::chart(app, f, cpu_area, title, &cpu, super::stats::CPU_FLOOR);
         let mem: Vec<u64> = h.memory.iter().copied().collect();
-        super::stats::chart(app, f, mem_area, "memory, last minute".into(), &mem, s.memory_limit.max(1));
+        let title = format!("memory, last minute (now {})", crate::text::bytes_size(s.memory_usage));
+        super::stats::chart(app, f, mem_area, title, &mem, super::stats::MEMORY_FLOOR);
     }
 }
 

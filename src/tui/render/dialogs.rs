@@ -34,7 +34,7 @@ pub fn help(app: &App, f: &mut Frame<'_>, top: u16) {
             ])
         })
         .collect();
-    let area = centered(f.area(), 84, lines.len() as u16 + 2);
+    let area = centered(f.area(), 100, lines.len() as u16 + 2);
     let fits = lines.len() as u16 <= area.height.saturating_sub(2);
     let top = if fits { 0 } else { top.min(lines.len() as u16 - area.height.saturating_sub(2)) };
     let title =

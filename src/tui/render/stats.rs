@@ -9,7 +9,12 @@ use ratatui::widgets::{Paragraph, Sparkline};
 use crate::text::{bytes_size, human_size};
 use crate::tui::app::App;
 
-/// One chart: a bordered sparkline of `data` scaled to at least `floor`.
+/// Charts scale to what they show (an idle container's CPU is still visible), but never below
+/// these: 1% of a CPU (CPU is charted in tenths of a percent) and 1 MiB.
+pub(super) const CPU_FLOOR: u64 = 10;
+pub(super) const MEMORY_FLOOR: u64 = 1 << 20;
+
+/// One chart: a bordered sparkline of `data` scaled to its largest value, at least `floor`.
 pub(super) fn chart(app: &App, f: &mut Frame<'_>, area: Rect, title: String, data: &[u64], floor: u64) {
     let t = &app.theme;
     let block = super::bordered(app, Span::styled(format!(" {title} "), t.fg(t.text)));
@@ -56,7 +61,7 @@ pub fn view(app: &App, f: &mut Frame<'_>, area: Rect) {
     let last = |q: &std::collections::VecDeque<u64>| q.back().copied().unwrap_or(0);
     // CPU in tenths of a percent, so small loads still show.
     let cpu: Vec<u64> = h.cpu.iter().map(|v| (v * 10.0) as u64).collect();
-    chart(app, f, cells[0][0], format!("CPU {:.1}%", s.cpu_percent), &cpu, 1000);
+    chart(app, f, cells[0][0], format!("CPU {:.1}%", s.cpu_percent), &cpu, CPU_FLOOR);
     let mem: Vec<u64> = h.memory.iter().copied().collect();
     let mem_title = format!(
         "memory {} / {} ({:.1}%)",
@@ -64,7 +69,7 @@ pub fn view(app: &App, f: &mut Frame<'_>, area: Rect) {
         bytes_size(s.memory_limit),
         s.memory_percent
     );
-    chart(app, f, cells[0][1], mem_title, &mem, s.memory_limit.max(1));
+    chart(app, f, cells[0][1], mem_title, &mem, MEMORY_FLOOR);
     let rates = [
         ("net in", &h.net_rx, cells[1][0]),
         ("net out", &h.net_tx, cells[1][1]),
