@@ -21,6 +21,23 @@ pub const WIDE: u16 = 140;
 /// Height from which it also shows that container's logs below the list.
 pub const TALL: u16 = 36;
 
+/// A list's order: one of [`sort_columns`] (0 is the engine's: newest first), maybe reversed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sort {
+    pub column: usize,
+    pub reverse: bool,
+}
+
+/// What each pane's list can be sorted by.
+pub fn sort_columns(pane: Pane) -> &'static [&'static str] {
+    match pane {
+        Pane::Containers => &["created", "name", "state", "cpu", "memory"],
+        Pane::Images => &["created", "repository", "size"],
+        Pane::Networks => &["created", "name"],
+        Pane::Logs | Pane::Stats | Pane::Volumes => &[],
+    }
+}
+
 /// What the containers pane shows besides the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScreenLayout {
@@ -187,6 +204,8 @@ pub struct App {
     pub size: (u16, u16),
     /// What the viewer shows (inspect, top, ports, history).
     pub viewer: Option<Viewer>,
+    /// Each pane's sort order.
+    pub sort: [Sort; Pane::ALL.len()],
     /// Whether the mouse is captured (clicks and wheel) or left to the terminal.
     pub mouse: bool,
     /// The pull dialog while open, and every pull started from it.
@@ -218,6 +237,7 @@ impl App {
             logs: LogView::new(),
             size: (80, 24),
             viewer: None,
+            sort: [Sort::default(); Pane::ALL.len()],
             mouse: true,
             pull: None,
             pulls: Pulls::default(),
@@ -272,14 +292,32 @@ impl App {
 
     /// The containers the list shows, in order.
     pub fn visible_containers(&self) -> Vec<&ContainerItem> {
-        self.lists
+        let mut rows: Vec<&ContainerItem> = self
+            .lists
             .containers
             .iter()
             .filter(|c| {
                 let r = &c.container.row;
                 self.passes(|| format!("{} {} {} {}", r.name, r.image_name, r.state.as_str(), r.id))
             })
-            .collect()
+            .collect();
+        let sort = self.sort[Pane::Containers.index()];
+        let last = |c: &ContainerItem| self.history.get(c.container.id()).and_then(|h| h.last.as_ref());
+        match sort.column {
+            1 => rows.sort_by(|a, b| a.container.row.name.cmp(&b.container.row.name)),
+            2 => rows.sort_by_key(|c| c.container.row.state.as_str()),
+            // Busiest first.
+            3 => rows.sort_by(|a, b| {
+                let cpu = |c| last(c).map(|s| s.cpu_percent).unwrap_or(0.0);
+                cpu(b).total_cmp(&cpu(a))
+            }),
+            4 => rows.sort_by_key(|c| std::cmp::Reverse(last(c).map(|s| s.memory_usage).unwrap_or(0))),
+            _ => {}
+        }
+        if sort.reverse {
+            rows.reverse();
+        }
+        rows
     }
 
     /// The image rows: one per name (repository and tag), as `docker images` lists them, and
@@ -302,17 +340,44 @@ impl App {
                 }
             }
         }
+        let sort = self.sort[Pane::Images.index()];
+        match sort.column {
+            1 => out.sort_by(|a, b| (&a.repo, &a.tag).cmp(&(&b.repo, &b.tag))),
+            // Largest first.
+            2 => out.sort_by_key(|r| std::cmp::Reverse(r.image.size)),
+            _ => {}
+        }
+        if sort.reverse {
+            out.reverse();
+        }
         out
     }
 
     pub fn visible_networks(&self) -> Vec<&NetworkItem> {
-        self.lists
+        let mut rows: Vec<&NetworkItem> = self
+            .lists
             .networks
             .iter()
             .filter(|n| {
                 self.passes(|| format!("{} {} {}", n.network.name, n.network.driver, n.containers.join(" ")))
             })
-            .collect()
+            .collect();
+        let sort = self.sort[Pane::Networks.index()];
+        if sort.column == 1 {
+            rows.sort_by(|a, b| a.network.name.cmp(&b.network.name));
+        }
+        if sort.reverse {
+            rows.reverse();
+        }
+        rows
+    }
+
+    /// The current pane's sort order, by name (None where nothing can be sorted).
+    pub fn sort_name(&self) -> Option<String> {
+        let columns = sort_columns(self.pane);
+        let sort = self.sort[self.pane.index()];
+        let name = columns.get(sort.column)?;
+        Some(if sort.reverse { format!("{name}, reversed") } else { name.to_string() })
     }
 
     /// How many rows the current pane shows.

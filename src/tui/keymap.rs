@@ -50,6 +50,8 @@ pub enum Action {
     Palette,
     Mouse,
     Pull,
+    SortNext,
+    SortReverse,
 }
 
 /// An action's name (as in keys.toml and the palette), what it does, and whether it changes
@@ -139,6 +141,20 @@ pub const ACTIONS: &[ActionInfo] = &[
         description: "filter the list (words, or ~regex); search in the logs",
         mutating: false,
         default_keys: &["/"],
+    },
+    ActionInfo {
+        action: Action::SortNext,
+        name: "sort",
+        description: "sort the list by the next column (created, name, state, cpu, memory…)",
+        mutating: false,
+        default_keys: &[">"],
+    },
+    ActionInfo {
+        action: Action::SortReverse,
+        name: "sort-reverse",
+        description: "reverse the list's order",
+        mutating: false,
+        default_keys: &["<"],
     },
     ActionInfo {
         action: Action::Mark,

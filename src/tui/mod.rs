@@ -212,6 +212,7 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
     engine.share_stats(Duration::from_secs(1));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut seen = last_recorded(&engine);
+    let mut settling = false;
     // Read directly (not through `rx`) so that a flooding container is held back by the
     // stream's small queue instead of piling up here.
     let mut log_stream: Option<(u64, mpsc::Receiver<LogBatch>)> = None;
@@ -246,7 +247,10 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                 _ = tick.tick() => {
                     let latest = last_recorded(&engine);
                     let mut fx = update(&mut app, Msg::Tick(crate::text::now_nanos()));
-                    if latest != seen {
+                    // Reload on a change, and once more on the tick after: a process may write
+                    // what goes with an event a moment after recording it.
+                    if latest != seen || settling {
+                        settling = latest != seen;
                         seen = latest;
                         fx.push(Effect::Reload);
                     }

@@ -705,6 +705,21 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
         }
         Action::Refresh => return vec![Effect::Reload],
         Action::Palette => app.mode = Mode::Palette(Palette::default()),
+        Action::SortNext | Action::SortReverse => {
+            let columns = super::app::sort_columns(app.pane).len();
+            if columns == 0 {
+                app.notice = Some(Notice { text: "this pane has no list to sort".into(), error: true });
+            } else {
+                let sort = &mut app.sort[Pane::ALL.iter().position(|p| *p == app.pane).unwrap_or(0)];
+                if a == Action::SortNext {
+                    sort.column = (sort.column + 1) % columns;
+                } else {
+                    sort.reverse = !sort.reverse;
+                }
+                let text = format!("sorted by {}", app.sort_name().unwrap_or_default());
+                app.notice = Some(Notice { text, error: false });
+            }
+        }
         Action::Pull if app.read_only => {
             app.notice = Some(Notice { text: "read-only mode: nothing can be changed".into(), error: true });
         }
@@ -1041,6 +1056,32 @@ mod tests {
         update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
         assert_eq!(app.mode, Mode::Normal);
         assert!(app.viewer.is_none());
+    }
+
+    #[test]
+    fn sort_keys_cycle_columns_and_reverse() {
+        let mut app = testdata::app();
+        let names = |app: &App| {
+            app.visible_containers().iter().map(|c| c.container.row.name.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(&app), ["web", "worker", "db"], "the engine's order first");
+        press(&mut app, '>');
+        assert_eq!(names(&app), ["db", "web", "worker"], "by name");
+        assert!(app.notice.as_ref().is_some_and(|n| n.text == "sorted by name"));
+        press(&mut app, '<');
+        assert_eq!(names(&app), ["worker", "web", "db"]);
+        press(&mut app, '>');
+        press(&mut app, '<');
+        assert_eq!(names(&app), ["db", "worker", "web"], "by state: exited, paused, running");
+        press(&mut app, '>');
+        assert_eq!(names(&app)[0], "web", "by CPU: the only one with figures first");
+        // The logs follow the selected row of the sorted list.
+        press(&mut app, '>');
+        press(&mut app, '>');
+        assert_eq!(app.sort_name().as_deref(), Some("created"));
+        app.pane = Pane::Logs;
+        press(&mut app, '>');
+        assert!(app.notice.as_ref().is_some_and(|n| n.error));
     }
 
     #[test]

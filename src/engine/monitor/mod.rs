@@ -204,7 +204,6 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         if oom {
             engine.record("container", "oom", id, vec![]);
         }
-        engine.record("container", "die", id, vec![("exitCode".into(), code.to_string())]);
         let restart =
             host.restart_policy.should_restart(code, current.restart_count, current.stopped_by_user);
         if restart {
@@ -216,6 +215,7 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
                     containers::bump_restart(tx, id).map_err(|e| engine.db.err(e))
                 })
                 .map_err(|e| e.to_string())?;
+            record_die(engine, id, code);
             clients.broadcast_exit(code);
             if started.elapsed() >= STABLE_RUN {
                 backoff = FIRST_BACKOFF;
@@ -247,6 +247,12 @@ fn sleep_unless_stopped(engine: &Engine, id: &str, d: Duration) -> bool {
     true
 }
 
+/// Records the `die` event. Only once the state says so: whoever reacts to the event (the TUI
+/// reloads its lists) must find the container exited or restarting, not still running.
+fn record_die(engine: &Engine, id: &str, code: i32) {
+    engine.record("container", "die", id, vec![("exitCode".into(), code.to_string())]);
+}
+
 /// The container will not run again: unmount first, then record the exit (so a new start,
 /// which needs the exited state, can never race this cleanup), honour `--rm`, and tell the
 /// clients.
@@ -266,6 +272,7 @@ fn finish(
                 .map_err(|e| engine.db.err(e))
         })
         .map_err(|e| e.to_string())?;
+    record_die(engine, id, code);
     // With --rm, remove first: a client told of the exit then finds the container gone.
     let removed = if host.auto_remove { engine.destroy(id).map_err(|e| e.to_string()) } else { Ok(()) };
     clients.broadcast_exit(code);

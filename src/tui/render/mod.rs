@@ -148,6 +148,9 @@ fn pane_block<'a>(app: &App, title: &'a str) -> Block<'a> {
     if !app.filter.is_empty() || app.mode == Mode::Filter {
         title.push_str(&format!("/{} ", app.filter));
     }
+    if let Some(sort) = app.sort_name().filter(|s| s != "created") {
+        title.push_str(&format!("(by {sort}) "));
+    }
     bordered(app, Span::styled(title, t.header_style()))
 }
 
