@@ -70,12 +70,7 @@ fn oom_kill_is_recorded_and_the_restart_policy_applies() {
 #[test]
 fn pids_limit_contains_a_fork_loop() {
     let g = Gantry::new();
-    let img = g.busybox();
-    let id = g
-        .run(&["run", "-d", "--network", "none", "--pids-limit", "20", &img, "sleep", "1000"])
-        .ok()
-        .trim()
-        .to_string();
+    let id = g.detached(&["--pids-limit", "20"], &["sleep", "1000"]);
     assert_eq!(read_cgroup("pids", &id, "pids.max"), "20");
     // A shell forking sleepers without end: the kernel refuses the 21st process, and the
     // shell gives up.
@@ -243,12 +238,7 @@ fn limits_reach_the_cgroups_inspect_and_the_process() {
 #[test]
 fn update_changes_limits_of_running_and_stopped_containers() {
     let g = Gantry::new();
-    let img = g.busybox();
-    let id = g
-        .run(&["run", "-d", "--network", "none", "-m", "32m", &img, "sleep", "1000"])
-        .ok()
-        .trim()
-        .to_string();
+    let id = g.detached(&["-m", "32m"], &["sleep", "1000"]);
     let u =
         g.run(&["update", "-m", "64m", "--pids-limit", "30", "--cpus", "0.5", "--cpu-shares", "256", &id]);
     assert_eq!(u.ok().trim(), id);

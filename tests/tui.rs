@@ -47,6 +47,13 @@ impl Tmux {
         t
     }
 
+    /// The UI once it lists container `name` as running.
+    fn showing(g: &Gantry, width: u16, height: u16, name: &str) -> Self {
+        let ui = Self::start(g, width, height);
+        ui.wait_for("the running container", |s| row(s, name).contains("running"));
+        ui
+    }
+
     fn tmux(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux").args(["-L", &self.socket]).args(args).output().expect("run tmux")
     }
@@ -119,23 +126,9 @@ fn row<'a>(screen: &'a str, name: &str) -> &'a str {
 #[test]
 fn lifecycle_keys_and_help_in_tmux() {
     let g = Gantry::new();
-    let img = g.busybox();
     // A container that stops at once on SIGTERM (sleep as PID 1 would wait for the timeout).
-    g.run(&[
-        "run",
-        "-d",
-        "--name",
-        "tuiweb",
-        "--network",
-        "none",
-        &img,
-        "sh",
-        "-c",
-        "trap 'exit 0' TERM; sleep 1000 & wait",
-    ])
-    .ok();
-    let ui = Tmux::start(&g, 120, 40);
-    ui.wait_for("the running container", |s| row(s, "tuiweb").contains("running"));
+    g.detached(&["--name", "tuiweb"], &["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]);
+    let ui = Tmux::showing(&g, 120, 40, "tuiweb");
     // Stop: the engine stops it (gantry ps agrees) and the row follows.
     ui.keys("s");
     ui.wait_for("the stopped row", |s| row(s, "tuiweb").contains("exited"));
@@ -182,22 +175,9 @@ fn lifecycle_keys_and_help_in_tmux() {
 #[test]
 fn logs_follow_and_search_in_tmux() {
     let g = Gantry::new();
-    let img = g.busybox();
-    g.run(&[
-        "run",
-        "-d",
-        "--name",
-        "tuilogs",
-        "--network",
-        "none",
-        &img,
-        "sh",
-        "-c",
-        "trap 'exit 0' TERM; i=0; while true; do echo \"tick $i\"; echo \"oops $i\" >&2; i=$((i+1)); sleep 0.2; done",
-    ])
-    .ok();
-    let ui = Tmux::start(&g, 100, 30);
-    ui.wait_for("the running container", |s| row(s, "tuilogs").contains("running"));
+    let script = "trap 'exit 0' TERM; i=0; while true; do echo \"tick $i\"; echo \"oops $i\" >&2; i=$((i+1)); sleep 0.2; done";
+    g.detached(&["--name", "tuilogs"], &["sh", "-c", script]);
+    let ui = Tmux::showing(&g, 100, 30, "tuilogs");
     ui.keys("l");
     let first = ui.wait_for("the logs pane", |s| s.contains("Logs: tuilogs") && s.contains("tick 3"));
     assert!(first.contains("following"), "{first}");
@@ -237,10 +217,8 @@ fn logs_follow_and_search_in_tmux() {
 #[test]
 fn exec_hands_over_a_shell_and_inspect_folds() {
     let g = Gantry::new();
-    let img = g.busybox();
-    g.run(&["run", "-d", "--name", "tuiexec", "--network", "none", &img, "sleep", "1000"]).ok();
-    let ui = Tmux::start(&g, 100, 30);
-    ui.wait_for("the running container", |s| row(s, "tuiexec").contains("running"));
+    g.detached(&["--name", "tuiexec"], &["sleep", "1000"]);
+    let ui = Tmux::showing(&g, 100, 30, "tuiexec");
     // e: a shell in the container on the real terminal; the UI is gone meanwhile.
     ui.keys("e");
     ui.wait_for("the hand-over banner", |s| s.contains("sh in tuiexec; exit it to return"));
@@ -270,6 +248,23 @@ fn exec_hands_over_a_shell_and_inspect_folds() {
     ui.keys("Enter");
     ui.wait_for("the killed row", |s| row(s, "tuiexec").contains("exited"));
     assert_eq!(g.inspect("{{.State.ExitCode}}", "tuiexec"), "137");
+    ui.keys("q");
+}
+
+#[test]
+fn attach_hands_over_the_console_and_the_detach_keys_come_back() {
+    let g = Gantry::new();
+    g.detached(&["-it", "--name", "tuiattach"], &["sh"]);
+    let ui = Tmux::showing(&g, 100, 30, "tuiattach");
+    ui.keys("a");
+    ui.wait_for("the hand-over banner", |s| s.contains("attached to tuiattach (ctrl-p ctrl-q detaches)"));
+    ui.keys("echo att-$((6*7))");
+    ui.keys("Enter");
+    ui.wait_for("the container's shell answering", |s| s.contains("att-42"));
+    ui.keys("C-p");
+    ui.keys("C-q");
+    let back = ui.wait_for("the UI again", |s| s.contains("back from tuiattach"));
+    assert!(row(&back, "tuiattach").contains("running"), "detaching leaves it running:\n{back}");
     ui.keys("q");
 }
 

@@ -1,7 +1,7 @@
 //! `gantry logs`: the container's output from its log file, with `--tail`, `-t`, `--since`,
 //! `--until` and `-f` (follows until the container stops).
 
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,7 +60,7 @@ pub async fn logs(engine: &Arc<Engine>, a: LogsArgs) -> Outcome {
         timestamps: a.timestamps,
     };
     let result = logs::read(&path, &q, |r| sink.write(r));
-    let mut pos = match result {
+    let pos = match result {
         Ok(p) => p,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
@@ -72,24 +72,13 @@ pub async fn logs(engine: &Arc<Engine>, a: LogsArgs) -> Outcome {
     }
     // Follow: read what is appended until the container stops (and its output is drained).
     let follow_q = Query { tail: None, ..q };
-    let mut ino = inode(&path);
+    let mut tail = logs::Tail::new(&path, pos);
     loop {
         let running = engine.container(c.id()).map(|c| c.row.state.has_monitor()).unwrap_or(false);
-        let current = inode(&path);
-        if current != ino {
-            // Rotated: the new file starts from its beginning.
-            ino = current;
-            pos = 0;
-        }
-        if let Ok(mut f) = std::fs::File::open(&path) {
-            if f.seek(SeekFrom::Start(pos)).is_ok() {
-                let mut r = std::io::BufReader::new(f);
-                match logs::scan(&mut r, &follow_q, &mut |rec| sink.write(rec)) {
-                    Ok(n) => pos += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-                    Err(e) => return Err(Failure::new(format!("reading logs: {e}"))),
-                }
-            }
+        match tail.read_new(&follow_q, None, &mut |rec| sink.write(rec)) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(Failure::new(format!("reading logs: {e}"))),
         }
         if sink.flush().is_err() {
             return Ok(());
@@ -99,9 +88,4 @@ pub async fn logs(engine: &Arc<Engine>, a: LogsArgs) -> Outcome {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn inode(p: &std::path::Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p).map(|m| m.ino()).unwrap_or(0)
 }

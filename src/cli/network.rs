@@ -122,10 +122,7 @@ pub fn port(engine: &Arc<Engine>, a: PortArgs) -> Outcome {
     let ports = engine.container_ports(c.id())?;
     match &a.port {
         None => {
-            let out: String = ports
-                .iter()
-                .map(|p| format!("{}/{} -> {}:{}\n", p.container_port, p.proto, p.host_ip, p.host_port))
-                .collect();
+            let out: String = ports.iter().map(|p| p.mapping() + "\n").collect();
             print(&out)
         }
         Some(spec) => {

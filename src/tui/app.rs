@@ -430,3 +430,30 @@ impl App {
         self.lists.containers.iter().filter(|c| c.container.row.state == State::Running).count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_rates_are_per_second_between_samples() {
+        let mut h = History::default();
+        let sample = |secs: i64, rx: u64, read: u64| StatsSample {
+            read_nanos: secs * 1_000_000_000,
+            networks: vec![crate::engine::cgroups::stats::NetCounters { rx_bytes: rx, ..Default::default() }],
+            block_read: read,
+            ..Default::default()
+        };
+        h.push(&sample(10, 1000, 0));
+        h.push(&sample(12, 5000, 4096));
+        assert_eq!(h.net_rx.iter().copied().collect::<Vec<_>>(), [0, 2000], "the first sample has no rate");
+        assert_eq!(h.block_read.back(), Some(&2048));
+        // Counters that went down (a restart) give 0, not a wrap-around.
+        h.push(&sample(13, 10, 0));
+        assert_eq!((h.net_rx.back(), h.block_read.back()), (Some(&0), Some(&0)));
+        for i in 0..100 {
+            h.push(&sample(14 + i, 0, 0));
+        }
+        assert_eq!(h.cpu.len(), HISTORY);
+    }
+}

@@ -122,8 +122,7 @@ pub struct LogView {
     pub current: Option<u64>,
     /// When not following: the sequence number of the bottom line shown.
     pub anchor: u64,
-    /// Lines dropped from the ring and bytes the engine skipped to keep up.
-    pub dropped: u64,
+    /// Bytes the engine skipped to keep up.
     pub skipped_bytes: u64,
     /// The container stopped and its output is all here.
     pub ended: bool,
@@ -156,6 +155,12 @@ impl LogView {
         };
     }
 
+    /// Lines dropped from the ring so far (numbering starts at 0, so the first kept line's
+    /// number is the count).
+    pub fn dropped(&self) -> u64 {
+        self.first
+    }
+
     /// Sequence number after the newest line.
     pub fn end(&self) -> u64 {
         self.first + self.lines.len() as u64
@@ -185,7 +190,6 @@ impl LogView {
             if let Some(old) = self.lines.pop_front() {
                 self.bytes -= old.text.len() + old.time.len();
                 self.first += 1;
-                self.dropped += 1;
             }
         }
     }
@@ -282,7 +286,7 @@ mod tests {
     fn the_ring_is_bounded_and_numbers_stay() {
         let mut v = view(MAX_LINES + 50);
         assert_eq!(v.lines.len(), MAX_LINES);
-        assert_eq!((v.first, v.dropped), (50, 50));
+        assert_eq!((v.first, v.dropped()), (50, 50));
         assert_eq!(v.get(50).unwrap().text, "line 50");
         assert!(v.get(49).is_none());
         // Bytes bound too: a few huge lines push out the rest.

@@ -76,15 +76,18 @@ fn load(engine: &Engine) -> Result<Lists, Error> {
     Ok(Lists { containers, images: engine.images()?, networks })
 }
 
-/// Runs one container action; the text to show, or the error.
+/// Runs one container action (kill with `signal`, KILL by default) on each target; the text
+/// to show, or the first error.
 async fn container_action(
     engine: Arc<Engine>,
     action: Action,
+    signal: Option<String>,
     targets: Vec<(String, String)>,
 ) -> Result<String, String> {
     let mut done = Vec::new();
     for (id, name) in &targets {
         let r = match action {
+            Action::Kill => engine.kill_container(id, signal.as_deref().unwrap_or("KILL")),
             Action::Start => engine.start_container(id, false).await.map(|_| ()),
             Action::Stop => engine.stop_container(id, None).await,
             Action::Restart => engine.restart_container(id, None).await,
@@ -101,13 +104,17 @@ async fn container_action(
             Err(e) => return Err(format!("{} {name}: {e}", keymap::info(action).name)),
         }
     }
-    Ok(format!("{}: {}", keymap::info(action).name, done.join(", ")))
+    let verb = match signal {
+        Some(s) => format!("{} -{s}", keymap::info(action).name),
+        None => keymap::info(action).name.to_string(),
+    };
+    Ok(format!("{verb}: {}", done.join(", ")))
 }
 
-/// Writes saved log lines to `NAME-YYYYmmdd-HHMMSS.log` in the working directory.
-fn save_logs(name: &str, text: &str) -> Result<String, String> {
-    let file = format!("{name}-{}.log", chrono::Local::now().format("%Y%m%d-%H%M%S"));
-    let path = std::env::current_dir().map(|d| d.join(&file)).unwrap_or_else(|_| file.clone().into());
+/// Writes saved log lines to `DIR/NAME-YYYYmmdd-HHMMSS.log` (the UI passes its working
+/// directory).
+fn save_logs(dir: &std::path::Path, name: &str, text: &str) -> Result<String, String> {
+    let path = dir.join(format!("{name}-{}.log", chrono::Local::now().format("%Y%m%d-%H%M%S")));
     std::fs::write(&path, text).map_err(|e| format!("saving logs to {}: {e}", path.display()))?;
     Ok(format!("saved {} lines to {}", text.lines().count(), path.display()))
 }
@@ -132,14 +139,17 @@ async fn next_logs(stream: &mut Option<(u64, mpsc::Receiver<LogBatch>)>) -> Opti
     }
 }
 
-/// Puts `text` on the terminal's clipboard with OSC 52 (works over SSH and in tmux with
-/// `set-clipboard on`).
-fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
+/// The OSC 52 sequence that puts `text` on the terminal's clipboard (works over SSH, and in
+/// tmux with `set-clipboard on`).
+fn osc52(text: &str) -> String {
     use base64::Engine as _;
+    format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text))
+}
+
+fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
     let mut out = std::io::stdout();
-    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.write_all(osc52(text).as_bytes())?;
     out.flush()
 }
 
@@ -212,7 +222,6 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
     engine.share_stats(Duration::from_secs(1));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut seen = last_recorded(&engine);
-    let mut settling = false;
     // Read directly (not through `rx`) so that a flooding container is held back by the
     // stream's small queue instead of piling up here.
     let mut log_stream: Option<(u64, mpsc::Receiver<LogBatch>)> = None;
@@ -247,11 +256,7 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                 _ = tick.tick() => {
                     let latest = last_recorded(&engine);
                     let mut fx = update(&mut app, Msg::Tick(crate::text::now_nanos()));
-                    // Reload on a change, and once more on the tick after: a process may write
-                    // what goes with an event a moment after recording it.
-                    if latest != seen || settling {
-                        settling = latest != seen;
-                        seen = latest;
+                    if latest != seen {
                         fx.push(Effect::Reload);
                     }
                     fx
@@ -266,34 +271,34 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
         if app.quit {
             break;
         }
+        let mut reloaded = false;
         for effect in effects {
             tracing::debug!(target: "gantry::tui", ?effect, "effect");
             match effect {
-                Effect::Reload => match load(&engine) {
-                    Ok(lists) => pending.extend(update(&mut app, Msg::Loaded(Box::new(lists)))),
-                    Err(e) => {
-                        update(&mut app, Msg::Done(Err(e.to_string())));
-                    }
-                },
+                // Once per batch; the events seen so far are in what it loads.
+                Effect::Reload if reloaded => {}
+                Effect::Reload => {
+                    reloaded = true;
+                    seen = last_recorded(&engine);
+                    let msg = match load(&engine) {
+                        Ok(lists) => Msg::Loaded(Box::new(lists)),
+                        Err(e) => Msg::Notice(Err(e.to_string())),
+                    };
+                    pending.extend(update(&mut app, msg));
+                }
                 Effect::Container(action, targets) => {
-                    let engine = Arc::clone(&engine);
-                    let tx = tx.clone();
+                    let (engine, tx) = (Arc::clone(&engine), tx.clone());
                     tokio::spawn(async move {
-                        let r = container_action(engine, action, targets).await;
+                        let r = container_action(engine, action, None, targets).await;
                         let _ = tx.send(Msg::Done(r));
                     });
                 }
                 Effect::Kill { targets, signal } => {
-                    let mut done = Vec::new();
-                    let mut result = Ok(());
-                    for (id, name) in &targets {
-                        match engine.kill_container(id, &signal) {
-                            Ok(()) => done.push(name.as_str()),
-                            Err(e) => result = Err(format!("kill {name}: {e}")),
-                        }
-                    }
-                    let r = result.map(|()| format!("kill -{signal}: {}", done.join(", ")));
-                    pending.extend(update(&mut app, Msg::Done(r)));
+                    let (engine, tx) = (Arc::clone(&engine), tx.clone());
+                    tokio::spawn(async move {
+                        let r = container_action(engine, Action::Kill, Some(signal), targets).await;
+                        let _ = tx.send(Msg::Done(r));
+                    });
                 }
                 Effect::Rename { id, name, to } => {
                     let r = engine.rename_container(&id, &to).map(|()| format!("renamed {name} to {to}"));
@@ -303,26 +308,26 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                     log_stream = match engine.stream_logs(&id, range.query(chrono::Utc::now()), true) {
                         Ok(batches) => Some((generation, batches)),
                         Err(e) => {
-                            update(&mut app, Msg::Done(Err(format!("logs: {e}"))));
+                            pending.extend(update(&mut app, Msg::Notice(Err(format!("logs: {e}")))));
                             None
                         }
                     };
                 }
                 Effect::StopLogs => log_stream = None,
                 Effect::SaveLogs { name, text } => {
-                    let r = save_logs(&name, &text);
-                    update(&mut app, Msg::Done(r));
+                    let dir = std::env::current_dir().unwrap_or_default();
+                    pending.extend(update(&mut app, Msg::Notice(save_logs(&dir, &name, &text))));
                 }
                 Effect::Copy(text) => {
                     let r = copy_to_clipboard(&text)
                         .map(|()| format!("copied {} to the clipboard", crate::text::short_id(&text, false)))
                         .map_err(|e| format!("copy: {e}"));
-                    update(&mut app, Msg::Done(r));
+                    pending.extend(update(&mut app, Msg::Notice(r)));
                 }
                 Effect::MouseCapture(on) => set_mouse(on),
                 Effect::OpenPull => {
                     let registries = engine.known_registries().unwrap_or_default();
-                    update(&mut app, Msg::PullOpen(registries));
+                    pending.extend(update(&mut app, Msg::PullOpen(registries)));
                 }
                 Effect::LoadRepositories(registry) => {
                     let (engine, tx) = (Arc::clone(&engine), tx.clone());
@@ -359,7 +364,7 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                 }
                 Effect::View(what) => {
                     let v = views::load(&engine, &what).map(Box::new);
-                    update(&mut app, Msg::View(v));
+                    pending.extend(update(&mut app, Msg::View(v)));
                 }
                 Effect::Exec { id, name, args } => {
                     let req = crate::engine::exec::ExecRequest {
@@ -394,6 +399,25 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
     set_mouse(false);
     drop(screen);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clipboard_sequence_and_saved_logs() {
+        assert_eq!(super::osc52("abc"), "\x1b]52;c;YWJj\x07");
+        let dir = tempfile::tempdir().unwrap();
+        let said = super::save_logs(dir.path(), "web", "T stdout a\nT stderr b\n").unwrap();
+        assert!(said.starts_with("saved 2 lines to "), "{said}");
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1);
+        let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("web-") && name.ends_with(".log"), "{name}");
+        assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), "T stdout a\nT stderr b\n");
+        assert!(
+            super::save_logs(&dir.path().join("missing"), "web", "x").unwrap_err().contains("saving logs")
+        );
+    }
 }
 
 /// Fixed state for the render and update tests (no engine: the rows are what the engine's

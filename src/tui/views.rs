@@ -2,7 +2,7 @@
 //! a container's processes and published ports, an image's history.
 
 use crate::engine::Engine;
-use crate::text::{ago, ellipsis, human_size};
+use crate::text::{ago, ellipsis, human_size, short_id};
 
 use super::dialog::Viewer;
 use super::update::ViewOf;
@@ -12,7 +12,7 @@ fn pretty(v: &serde_json::Value) -> String {
 }
 
 pub fn load(engine: &Engine, what: &ViewOf) -> Result<Viewer, String> {
-    let short = |id: &str| id.trim_start_matches("sha256:").chars().take(12).collect::<String>();
+    let short = |id: &str| short_id(id, false);
     let e = |e: crate::engine::Error| e.to_string();
     Ok(match what {
         ViewOf::Container(id) => {
@@ -44,10 +44,7 @@ pub fn load(engine: &Engine, what: &ViewOf) -> Result<Viewer, String> {
             let text = if ports.is_empty() {
                 "no published ports".to_string()
             } else {
-                ports
-                    .iter()
-                    .map(|p| format!("{}/{} -> {}:{}\n", p.container_port, p.proto, p.host_ip, p.host_port))
-                    .collect()
+                ports.iter().map(|p| p.mapping() + "\n").collect()
             };
             Viewer::new(format!("ports of {name}"), &text)
         }

@@ -176,6 +176,18 @@ impl Gantry {
         panic!("{template} of {name} is {last:?}, expected {want:?}");
     }
 
+    /// `run -d --network none FLAGS… busybox CMD…` (the fixture pulled first): the new
+    /// container's ID.
+    #[track_caller]
+    pub fn detached(&self, flags: &[&str], cmd: &[&str]) -> String {
+        let img = self.busybox();
+        let mut args = vec!["run", "-d", "--network", "none"];
+        args.extend(flags);
+        args.push(&img);
+        args.extend(cmd);
+        self.run(&args).ok().trim().to_string()
+    }
+
     #[track_caller]
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_bounded(args, None)

@@ -4,15 +4,13 @@
 //! small, and a reader that falls far behind jumps to the end (saying how much it skipped)
 //! instead of queueing everything.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::logs::{self, Query, Record};
+use super::logs::{self, CatchUp, Query, Record, Tail};
 use crate::engine::Engine;
 use crate::engine::error::Result;
 use crate::engine::monitor::logfile::Stream;
@@ -85,11 +83,6 @@ impl Assembler {
     }
 }
 
-fn inode(p: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p).map(|m| m.ino()).unwrap_or(0)
-}
-
 /// Sends `lines` in batches; false when the receiver is gone.
 fn send(tx: &mpsc::Sender<LogBatch>, lines: Vec<LogLine>, skipped_bytes: u64, ended: bool) -> bool {
     if lines.is_empty() && skipped_bytes == 0 && !ended {
@@ -108,63 +101,21 @@ fn send(tx: &mpsc::Sender<LogBatch>, lines: Vec<LogLine>, skipped_bytes: u64, en
 
 /// The follow loop (on a blocking thread): reads what was appended since `pos`, jumping ahead
 /// when far behind, until the container stops or the receiver hangs up.
-fn follow_appended(engine: &Engine, id: &str, path: &Path, mut pos: u64, tx: &mpsc::Sender<LogBatch>) {
-    let mut ino = inode(path);
+fn follow_appended(engine: &Engine, id: &str, path: &Path, pos: u64, tx: &mpsc::Sender<LogBatch>) {
+    let mut tail = Tail::new(path, pos);
     let mut asm = Assembler::default();
-    let q = Query::default();
+    let catch_up = CatchUp { behind: CATCH_UP, keep: JUMP_BACK };
     loop {
         let running = engine.container(id).map(|c| c.row.state.has_monitor()).unwrap_or(false);
-        let current = inode(path);
-        if current != ino {
-            ino = current;
-            pos = 0;
-        }
-        let mut skipped = 0;
-        if let Ok(mut f) = File::open(path) {
-            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-            if len < pos {
-                pos = 0;
-            }
-            if len - pos > CATCH_UP {
-                let target = len - JUMP_BACK;
-                skipped = target - pos;
-                pos = target + skip_to_line_start(&mut f, target);
-            }
-            if f.seek(SeekFrom::Start(pos)).is_ok() {
-                // Read at most what was there at the start of this round, so one round is bounded.
-                let mut r = BufReader::with_capacity(256 * 1024, f.take(len.saturating_sub(pos)));
-                match logs::scan(&mut r, &q, &mut |rec| {
-                    asm.push(rec);
-                    Ok(())
-                }) {
-                    Ok(n) => pos += n,
-                    Err(_) => return,
-                }
-            }
-        }
+        let read = tail.read_new(&Query::default(), Some(catch_up), &mut |rec| {
+            asm.push(rec);
+            Ok(())
+        });
+        let Ok(skipped) = read else { return };
         if !send(tx, asm.take(), skipped, !running) || !running {
             return;
         }
         std::thread::sleep(POLL);
-    }
-}
-
-/// Bytes from `at` to the start of the next line (0 when `at` is one).
-fn skip_to_line_start(f: &mut File, at: u64) -> u64 {
-    if at == 0 || f.seek(SeekFrom::Start(at - 1)).is_err() {
-        return 0;
-    }
-    let mut buf = [0u8; 8192];
-    let mut skipped = 0u64;
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) | Err(_) => return skipped,
-            Ok(n) => n,
-        };
-        if let Some(i) = buf[..n].iter().position(|&b| b == b'\n') {
-            return skipped + i as u64;
-        }
-        skipped += n as u64;
     }
 }
 
@@ -239,16 +190,5 @@ mod tests {
         let lines = a.take();
         assert_eq!(lines[0].text.chars().filter(|c| *c == 'x').count(), MAX_LINE);
         assert!(lines[0].text.ends_with('…'));
-    }
-
-    #[test]
-    fn a_jump_lands_on_a_line_start() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f");
-        std::fs::write(&p, b"aaaa\nbbbb\ncccc\n").unwrap();
-        let mut f = File::open(&p).unwrap();
-        assert_eq!(skip_to_line_start(&mut f, 0), 0);
-        assert_eq!(skip_to_line_start(&mut f, 5), 0, "already at a line start");
-        assert_eq!(skip_to_line_start(&mut f, 7), 3, "to the c line");
     }
 }

@@ -158,6 +158,86 @@ pub fn scan(
     }
 }
 
+/// A follower's place in a container's current log file. A rotation (a new file under the
+/// same name) or a truncation starts it again from the new file's beginning.
+#[derive(Debug)]
+pub struct Tail {
+    path: PathBuf,
+    pos: u64,
+    ino: u64,
+}
+
+fn inode(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).map(|m| m.ino()).unwrap_or(0)
+}
+
+/// Bytes from `at` to the start of the next line (0 when `at` is one).
+fn skip_to_line_start(f: &mut File, at: u64) -> u64 {
+    if at == 0 || f.seek(SeekFrom::Start(at - 1)).is_err() {
+        return 0;
+    }
+    let mut buf = [0u8; 8192];
+    let mut skipped = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) | Err(_) => return skipped,
+            Ok(n) => n,
+        };
+        if let Some(i) = buf[..n].iter().position(|&b| b == b'\n') {
+            return skipped + i as u64;
+        }
+        skipped += n as u64;
+    }
+}
+
+/// When a follower may skip ahead: more than `behind` bytes behind, it jumps to `keep` bytes
+/// before the end (at a line start).
+#[derive(Debug, Clone, Copy)]
+pub struct CatchUp {
+    pub behind: u64,
+    pub keep: u64,
+}
+
+impl Tail {
+    /// Following `path` from byte `pos` (where [`read`] stopped).
+    pub fn new(path: &Path, pos: u64) -> Self {
+        Self { path: path.to_path_buf(), pos, ino: inode(path) }
+    }
+
+    /// Passes the whole records appended since the last call to `sink` (at most what the
+    /// file held when the call began, so one call is bounded). Returns the bytes skipped to
+    /// catch up; a file not there yet is nothing new.
+    pub fn read_new(
+        &mut self,
+        q: &Query,
+        catch_up: Option<CatchUp>,
+        sink: &mut impl FnMut(&Record<'_>) -> io::Result<()>,
+    ) -> io::Result<u64> {
+        let current = inode(&self.path);
+        if current != self.ino {
+            self.ino = current;
+            self.pos = 0;
+        }
+        let Ok(mut f) = File::open(&self.path) else { return Ok(0) };
+        let len = f.metadata()?.len();
+        if len < self.pos {
+            self.pos = 0;
+        }
+        let mut skipped = 0;
+        if let Some(c) = catch_up.filter(|c| len - self.pos > c.behind) {
+            let before = self.pos;
+            let target = len - c.keep.min(len);
+            self.pos = target + skip_to_line_start(&mut f, target);
+            skipped = self.pos - before;
+        }
+        f.seek(SeekFrom::Start(self.pos))?;
+        let mut r = BufReader::with_capacity(256 * 1024, f.take(len.saturating_sub(self.pos)));
+        self.pos += scan(&mut r, q, sink)?;
+        Ok(skipped)
+    }
+}
+
 /// Parses `--since`/`--until`: RFC 3339, a date, Unix seconds, or a Go duration before now
 /// (`10m`, `1h30m`). Returns the bound as a comparable timestamp string.
 pub fn parse_time(s: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String, String> {
@@ -240,6 +320,64 @@ mod tests {
         let t = collect(&p, &Query { tail: Some(5), ..Default::default() });
         assert_eq!(t.len(), 5);
         assert!(collect(&p, &Query { tail: Some(0), ..Default::default() }).is_empty());
+    }
+
+    #[test]
+    fn a_jump_lands_on_a_line_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"aaaa\nbbbb\ncccc\n").unwrap();
+        let mut f = File::open(&p).unwrap();
+        assert_eq!(skip_to_line_start(&mut f, 0), 0);
+        assert_eq!(skip_to_line_start(&mut f, 5), 0, "already at a line start");
+        assert_eq!(skip_to_line_start(&mut f, 7), 3, "to the c line");
+    }
+
+    #[test]
+    fn a_tail_reads_what_is_appended_and_catches_up_at_a_line_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.log");
+        let mut w = LogWriter::open(&p, None, 1).unwrap();
+        w.write(Stream::Stdout, b"first\n").unwrap();
+        w.flush().unwrap();
+        let mut lines = Vec::new();
+        let end = read(&p, &Query::default(), |r| {
+            lines.push(String::from_utf8_lossy(r.text).into_owned());
+            Ok(())
+        })
+        .unwrap();
+        let mut tail = Tail::new(&p, end);
+        let mut got = Vec::new();
+        let mut sink = |r: &Record<'_>| {
+            got.push(String::from_utf8_lossy(r.text).into_owned());
+            Ok(())
+        };
+        assert_eq!(tail.read_new(&Query::default(), None, &mut sink).unwrap(), 0);
+        for i in 0..1000 {
+            w.write(Stream::Stdout, format!("line {i}\n").as_bytes()).unwrap();
+        }
+        w.flush().unwrap();
+        let catch_up = CatchUp { behind: 4096, keep: 1000 };
+        let skipped = tail.read_new(&Query::default(), Some(catch_up), &mut sink).unwrap();
+        assert!(skipped > 4096, "skipped {skipped}");
+        assert_eq!(got.last().map(String::as_str), Some("line 999"));
+        assert!(got.len() < 100, "only the last kilobyte is read: {}", got.len());
+        assert!(got.iter().all(|l| l.starts_with("line ")), "whole records only: {got:?}");
+        let size = std::fs::metadata(&p).unwrap().len();
+        assert_eq!(tail.pos, size);
+        // A file replaced (rotated) is read from its start.
+        std::fs::remove_file(&p).unwrap();
+        let mut w = LogWriter::open(&p, None, 1).unwrap();
+        w.write(Stream::Stderr, b"after rotation\n").unwrap();
+        w.flush().unwrap();
+        got.clear();
+        let mut sink = |r: &Record<'_>| {
+            got.push(String::from_utf8_lossy(r.text).into_owned());
+            Ok(())
+        };
+        tail.read_new(&Query::default(), None, &mut sink).unwrap();
+        assert_eq!(got, ["after rotation"]);
+        assert_eq!(lines, ["first"]);
     }
 
     #[test]

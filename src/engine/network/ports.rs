@@ -118,6 +118,13 @@ pub struct ActivePort {
     pub host_port: u16,
 }
 
+impl ActivePort {
+    /// A `docker port` line: `80/tcp -> 127.0.0.1:8080`.
+    pub fn mapping(&self) -> String {
+        format!("{}/{} -> {}:{}", self.container_port, self.proto, self.host_ip, self.host_port)
+    }
+}
+
 /// Reserves the host side of a binding; returns the chosen port and the socket holding it.
 pub fn reserve(proto: &str, container_port: u16, b: &PortBinding) -> Result<(ActivePort, OwnedFd), String> {
     let ip: Ipv4Addr = if b.host_ip.is_empty() {

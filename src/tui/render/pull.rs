@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use crate::engine::events::LayerStatus;
-use crate::text::human_size;
+use crate::text::{human_size, short_id};
 use crate::tui::app::App;
 use crate::tui::pull_dialog::{LayerTrack, PullDialog, PullState, PullTrack, Stage};
 
@@ -26,7 +26,7 @@ fn bar(app: &App, done: u64, total: u64, width: usize) -> String {
 /// One layer's line: short digest, bar, bytes, rate and what it is doing.
 fn layer_line<'a>(app: &App, l: &LayerTrack, now: i64) -> Line<'a> {
     let t = &app.theme;
-    let short: String = l.digest.hex().chars().take(12).collect();
+    let short = short_id(l.digest.hex(), false);
     let width = 24;
     let (bar_text, figures, what, style) = match &l.status {
         LayerStatus::Waiting => (bar(app, 0, 1, width), String::new(), "waiting".to_string(), t.fg(t.muted)),
@@ -106,7 +106,7 @@ fn list_lines<'a>(app: &App, d: &PullDialog, width: u16) -> Vec<Line<'a>> {
             let mut spans = vec![Span::styled(format!(" {name:<name_width$}"), t.fg(t.text))];
             if d.stage == Stage::Tags {
                 if let Some(tag) = d.tags.iter().find(|x| x.tag == name) {
-                    let digest: String = tag.digest.hex().chars().take(12).collect();
+                    let digest = short_id(tag.digest.hex(), false);
                     spans.push(Span::styled(
                         format!(" {digest} {:>9}  {}", human_size(tag.size), tag.platforms.join(",")),
                         t.fg(t.muted),

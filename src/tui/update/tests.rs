@@ -1,0 +1,277 @@
+use super::*;
+use crate::tui::testdata;
+use ratatui::crossterm::event::KeyModifiers;
+
+fn press(app: &mut App, c: char) -> Vec<Effect> {
+    update(app, Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
+}
+
+#[test]
+fn keys_select_confirm_and_emit_effects() {
+    let mut app = testdata::app();
+    assert_eq!(app.selected_index(), 0);
+    press(&mut app, 'j');
+    assert_eq!(app.selected_index(), 1);
+    press(&mut app, 'j');
+    press(&mut app, 'j');
+    assert_eq!(app.selected_index(), 2, "stays on the last row");
+    let fx = press(&mut app, 's');
+    assert_eq!(fx, vec![Effect::Container(Action::Stop, vec![("c".repeat(64), "db".into())])]);
+    // Remove asks first; anything but y cancels.
+    press(&mut app, 'd');
+    assert!(matches!(app.mode, Mode::Confirm(_)));
+    assert!(press(&mut app, 'n').is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    press(&mut app, 'd');
+    let fx = press(&mut app, 'y');
+    assert!(matches!(&fx[..], [Effect::Container(Action::Remove, t)] if t.len() == 1));
+    // Marks: the action applies to every marked row.
+    press(&mut app, 'g');
+    press(&mut app, ' ');
+    press(&mut app, ' ');
+    let fx = press(&mut app, 'r');
+    assert!(matches!(&fx[..], [Effect::Container(Action::Restart, t)] if t.len() == 2));
+}
+
+#[test]
+fn filter_read_only_and_help() {
+    let mut app = testdata::app();
+    press(&mut app, '/');
+    for c in "web".chars() {
+        press(&mut app, c);
+    }
+    assert_eq!(app.visible_containers().len(), 1);
+    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    assert_eq!(app.visible_containers().len(), 3);
+    app.read_only = true;
+    assert!(press(&mut app, 's').is_empty());
+    assert!(app.notice.as_ref().is_some_and(|n| n.error && n.text.contains("read-only")));
+    press(&mut app, '?');
+    assert_eq!(app.mode, Mode::Help(0));
+    press(&mut app, 'x');
+    assert_eq!(app.mode, Mode::Normal);
+    press(&mut app, 'q');
+    assert!(app.quit);
+}
+
+#[test]
+fn every_image_name_is_a_row_the_selection_reaches() {
+    let mut app = testdata::app();
+    let extra = crate::engine::reference::Reference::parse("127.0.0.1:5000/fixtures/busybox:1.36").unwrap();
+    app.lists.images[0].tags.push(extra);
+    for _ in 0..3 {
+        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    }
+    assert_eq!(app.pane, Pane::Images);
+    assert_eq!(app.row_count(), 2);
+    press(&mut app, 'j');
+    assert_eq!(app.selected_index(), 1);
+    press(&mut app, '/');
+    for c in "1.36".chars() {
+        press(&mut app, c);
+    }
+    let rows = app.visible_images();
+    assert_eq!((rows.len(), rows[0].tag.as_str()), (1, "1.36"));
+}
+
+#[test]
+fn the_log_stream_follows_what_is_shown() {
+    use crate::engine::container::log_follow::{LogBatch, LogLine};
+    use crate::engine::monitor::logfile::Stream;
+    let mut app = testdata::app();
+    app.logs.reset("", "");
+    let web = "a".repeat(64);
+    let fx = press(&mut app, 'l');
+    assert_eq!(app.pane, Pane::Logs);
+    let generation = app.logs.generation;
+    assert_eq!(fx, vec![Effect::FollowLogs { generation, id: web.clone(), range: LogRange::Last100 }]);
+    let batch = |text: &str| LogBatch {
+        lines: vec![LogLine { time: "T".into(), stream: Stream::Stdout, text: text.into() }],
+        ..Default::default()
+    };
+    update(&mut app, Msg::Logs(generation - 1, batch("stale")));
+    update(&mut app, Msg::Logs(generation, batch("fresh line")));
+    assert_eq!(app.logs.lines.len(), 1);
+    // `/` searches the logs here; enter jumps to the match.
+    press(&mut app, '/');
+    assert_eq!(app.mode, Mode::Search);
+    for c in "fresh".chars() {
+        press(&mut app, c);
+    }
+    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert_eq!((app.logs.current, app.logs.follow), (Some(0), false));
+    press(&mut app, 'f');
+    assert!(app.logs.follow);
+    // Another range restarts the stream.
+    let fx = press(&mut app, 'L');
+    assert!(
+        matches!(&fx[..], [Effect::FollowLogs { range: LogRange::Last1000, generation: g, .. }] if *g == generation + 1)
+    );
+    assert!(app.logs.lines.is_empty());
+    // Away from the logs, the stream stops; on a wide, tall screen the containers pane shows them.
+    let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    assert_eq!(fx, vec![Effect::StopLogs]);
+    // A stream that ended follows again once the container is started again.
+    press(&mut app, 'l');
+    let g = app.logs.generation;
+    update(&mut app, Msg::Logs(g, LogBatch { ended: true, ..Default::default() }));
+    let now = app.now;
+    assert_eq!(update(&mut app, Msg::Tick(now)), vec![], "same start: nothing to follow");
+    app.lists.containers[0].container.row.started_at += 1;
+    let fx = update(&mut app, Msg::Tick(now));
+    assert!(matches!(&fx[..], [Effect::FollowLogs { generation, .. }] if *generation == g + 1));
+    app.pane = Pane::Containers;
+    let fx = update(&mut app, Msg::Resize(160, 48));
+    assert_eq!(fx, vec![], "the same stream goes on below the list");
+    update(&mut app, Msg::Resize(100, 30));
+    assert!(app.logs.id.is_empty(), "no logs on a small containers pane");
+    let fx = update(&mut app, Msg::Resize(160, 48));
+    assert!(matches!(&fx[..], [Effect::FollowLogs { id, .. }] if *id == web));
+    let fx = press(&mut app, 'j');
+    assert!(matches!(&fx[..], [Effect::FollowLogs { id, .. }] if *id == "b".repeat(64)));
+}
+
+#[test]
+fn kill_asks_for_a_signal_exec_and_rename_ask_for_text() {
+    let mut app = testdata::app();
+    let web = ("a".repeat(64), "web".to_string());
+    press(&mut app, 'K');
+    assert!(matches!(&app.mode, Mode::Choose(c) if c.options[0] == "KILL"));
+    press(&mut app, 'j');
+    let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert_eq!(fx, vec![Effect::Kill { targets: vec![web.clone()], signal: "TERM".into() }]);
+    assert_eq!(
+        press(&mut app, 'e'),
+        vec![Effect::Exec { id: web.0.clone(), name: "web".into(), args: vec!["sh".into()] }]
+    );
+    press(&mut app, 'E');
+    for c in " -c date".chars() {
+        press(&mut app, c);
+    }
+    let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let args: Vec<String> = ["sh", "-c", "date"].map(String::from).to_vec();
+    assert_eq!(fx, vec![Effect::Exec { id: web.0.clone(), name: "web".into(), args }]);
+    press(&mut app, 'R');
+    for _ in 0.."web".len() {
+        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+    }
+    for c in "front".chars() {
+        press(&mut app, c);
+    }
+    let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert_eq!(fx, vec![Effect::Rename { id: web.0.clone(), name: "web".into(), to: "front".into() }]);
+    assert_eq!(press(&mut app, 'a'), vec![Effect::Attach { id: web.0.clone(), name: "web".into() }]);
+    assert_eq!(press(&mut app, 'y'), vec![Effect::Copy(web.0.clone())]);
+    assert_eq!(press(&mut app, 'i'), vec![Effect::View(ViewOf::Container(web.0.clone()))]);
+    // Read-only: none of the mutating ones.
+    app.read_only = true;
+    for c in ['K', 'e', 'E', 'R', 'a'] {
+        assert!(press(&mut app, c).is_empty(), "{c} in read-only mode");
+        assert_eq!(app.mode, Mode::Normal);
+    }
+}
+
+#[test]
+fn the_palette_runs_actions_by_fuzzy_name_and_the_viewer_closes() {
+    let mut app = testdata::app();
+    press(&mut app, ':');
+    for c in "rstrt".chars() {
+        press(&mut app, c);
+    }
+    let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(matches!(&fx[..], [Effect::Container(Action::Restart, t)] if t.len() == 1));
+    // The viewer takes the keys until esc.
+    let v = Viewer::new("inspect", "{\n  \"A\": [\n    1\n  ]\n}");
+    update(&mut app, Msg::View(Ok(Box::new(v))));
+    assert_eq!(app.mode, Mode::View);
+    press(&mut app, 'j');
+    assert!(press(&mut app, 's').is_empty(), "stop does nothing under the viewer");
+    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert_eq!(app.viewer.as_ref().map(|v| v.visible().len()), Some(3));
+    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(app.viewer.is_none());
+}
+
+#[test]
+fn sort_keys_cycle_columns_and_reverse() {
+    let mut app = testdata::app();
+    let names =
+        |app: &App| app.visible_containers().iter().map(|c| c.container.row.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&app), ["web", "worker", "db"], "the engine's order first");
+    press(&mut app, '>');
+    assert_eq!(names(&app), ["db", "web", "worker"], "by name");
+    assert!(app.notice.as_ref().is_some_and(|n| n.text == "sorted by name"));
+    press(&mut app, '<');
+    assert_eq!(names(&app), ["worker", "web", "db"]);
+    press(&mut app, '>');
+    press(&mut app, '<');
+    assert_eq!(names(&app), ["db", "worker", "web"], "by state: exited, paused, running");
+    press(&mut app, '>');
+    assert_eq!(names(&app)[0], "web", "by CPU: the only one with figures first");
+    // The logs follow the selected row of the sorted list.
+    press(&mut app, '>');
+    press(&mut app, '>');
+    assert_eq!(app.sort_name().as_deref(), Some("created"));
+    app.pane = Pane::Logs;
+    press(&mut app, '>');
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+}
+
+#[test]
+fn a_bad_regex_filter_says_why_and_matches_nothing() {
+    let mut app = testdata::app();
+    press(&mut app, '/');
+    for c in "~(web".chars() {
+        press(&mut app, c);
+    }
+    assert!(app.notice.as_ref().is_some_and(|n| n.error && n.text.starts_with("bad regex")));
+    assert!(app.visible_containers().is_empty());
+    press(&mut app, ')');
+    assert!(app.notice.is_none());
+    assert_eq!(app.visible_containers().len(), 1);
+}
+
+#[test]
+fn stats_fill_the_history_and_engine_results_reload() {
+    let mut app = testdata::app();
+    let id = app.lists.containers[0].container.id().to_string();
+    for i in 0..70 {
+        let s = StatsSample { id: id.clone(), running: true, cpu_percent: i as f64, ..Default::default() };
+        update(&mut app, Msg::Stats(vec![s]));
+    }
+    let h = &app.history[&id];
+    assert_eq!(h.cpu.len(), crate::tui::app::HISTORY);
+    assert_eq!(h.cpu.back(), Some(&69.0));
+    let fx = update(&mut app, Msg::Done(Err("boom".into())));
+    assert_eq!(fx, vec![Effect::Reload]);
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+}
+
+#[test]
+fn the_wheel_scrolls_and_a_click_selects_a_row() {
+    use ratatui::crossterm::event::MouseButton;
+    let mut app = testdata::app();
+    let at = |kind, column, row| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
+    update(&mut app, Msg::Mouse(at(MouseEventKind::ScrollDown, 5, 5)));
+    assert_eq!(app.selected_index(), 1);
+    update(&mut app, Msg::Mouse(at(MouseEventKind::ScrollUp, 5, 5)));
+    assert_eq!(app.selected_index(), 0);
+    // Row 0 is the tabs, 1 the list's border, 2 its header: the third container is on row 5.
+    update(&mut app, Msg::Mouse(at(MouseEventKind::Down(MouseButton::Left), 10, 5)));
+    assert_eq!(app.selected_index(), 2);
+    update(&mut app, Msg::Mouse(at(MouseEventKind::Down(MouseButton::Left), 10, 2)));
+    assert_eq!(app.selected_index(), 2, "a click on the header selects nothing");
+    update(&mut app, Msg::Mouse(at(MouseEventKind::Down(MouseButton::Left), 10, 12)));
+    assert_eq!(app.selected_index(), 2, "below the last row: nothing");
+    // In the logs pane the wheel scrolls the logs (of web, the first row).
+    press(&mut app, 'g');
+    app.pane = Pane::Logs;
+    let now = app.now;
+    update(&mut app, Msg::Tick(now));
+    assert!(app.logs.follow);
+    update(&mut app, Msg::Mouse(at(MouseEventKind::ScrollUp, 5, 5)));
+    assert!(!app.logs.follow);
+    // The toggle hands the mouse to the terminal.
+    assert_eq!(press(&mut app, 'm'), vec![Effect::MouseCapture(false)]);
+}
