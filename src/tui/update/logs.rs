@@ -2,27 +2,29 @@
 
 use super::*;
 
-/// The logs stream follows the selected container while logs are on screen.
+/// The logs stream follows the selected container while logs are on screen. Runs after every
+/// message, so it allocates only when the stream has to change.
 pub(super) fn sync_logs(app: &mut App) -> Vec<Effect> {
-    let want = if app.logs_shown() {
-        app.selected_container().map(|c| {
-            let r = &c.container.row;
-            (r.id.clone(), r.name.clone(), r.state.has_monitor() && r.started_at != app.logs.started_at)
-        })
-    } else {
-        None
-    };
-    match want {
+    let shown = if app.logs_shown() { app.selected_container().map(|c| &c.container.row) } else { None };
+    let change = match shown {
         // The same container: keep the stream, unless it ended and the container was started
         // again since.
-        Some((id, _, restarted)) if id == app.logs.id && !(app.logs.ended && restarted) => vec![],
-        Some((id, name, _)) => {
+        Some(r) if r.id == app.logs.id => {
+            app.logs.ended && r.state.has_monitor() && r.started_at != app.logs.started_at
+        }
+        Some(_) => true,
+        None => !app.logs.id.is_empty(),
+    };
+    if !change {
+        return vec![];
+    }
+    match shown.map(|r| (r.id.clone(), r.name.clone(), r.started_at)) {
+        Some((id, name, started_at)) => {
             app.logs.reset(&id, &name);
-            app.logs.started_at = app.selected_container().map(|c| c.container.row.started_at).unwrap_or(0);
+            app.logs.started_at = started_at;
             app.dirty = true;
             vec![Effect::FollowLogs { generation: app.logs.generation, id, range: app.logs.range }]
         }
-        None if app.logs.id.is_empty() => vec![],
         None => {
             app.logs.reset("", "");
             vec![Effect::StopLogs]
