@@ -45,6 +45,14 @@ pub enum Removal {
     Deleted(Digest),
 }
 
+/// What `image prune` would do: the images it removes, and the bytes of the layers only they
+/// use (what the prune frees; layers shared with a kept image stay).
+#[derive(Debug, Clone, Default)]
+pub struct PrunePlan {
+    pub images: Vec<ImageSummary>,
+    pub reclaim: u64,
+}
+
 /// Result of `image prune`.
 #[derive(Debug, Clone, Default)]
 pub struct PruneReport {
@@ -327,27 +335,34 @@ impl Engine {
             .collect())
     }
 
+    /// What `image prune [-a]` would remove and free, without removing anything (the UI's
+    /// preview; the prune itself reports the same figure).
+    pub fn prune_plan(&self, all: bool) -> Result<PrunePlan> {
+        let images = self.prune_candidates(all)?;
+        let going: std::collections::HashSet<&Digest> = images.iter().map(|i| &i.id).collect();
+        let records = self.db.read(images::list)?;
+        let kept: std::collections::HashSet<&Digest> =
+            records.iter().filter(|r| !going.contains(&r.id)).flat_map(|r| &r.layers).collect();
+        let freed: std::collections::HashSet<&Digest> = records
+            .iter()
+            .filter(|r| going.contains(&r.id))
+            .flat_map(|r| &r.layers)
+            .filter(|l| !kept.contains(l))
+            .collect();
+        let mut reclaim = 0;
+        for chain in freed {
+            reclaim += self.layers.get(&self.db, chain)?.map(|l| l.size).unwrap_or(0);
+        }
+        Ok(PrunePlan { images, reclaim })
+    }
+
     /// `image prune [-a]`.
     pub fn prune_images(&self, all: bool) -> Result<PruneReport> {
-        let mut report = PruneReport::default();
-        for img in self.prune_candidates(all)? {
-            let Ok(rec) = self.db.read(|c| images::get(c, &img.id)) else { continue };
-            let Some(rec) = rec else { continue };
-            let layer_bytes: u64 = rec
-                .layers
-                .iter()
-                .filter_map(|c| self.layers.get(&self.db, c).ok().flatten())
-                .map(|l| l.size)
-                .sum();
-            let removals = self.delete_image(&rec)?;
-            let freed_layers = removals
-                .iter()
-                .filter(|r| matches!(r, Removal::Deleted(d) if rec.layers.contains(d)))
-                .count();
-            if freed_layers > 0 {
-                report.reclaimed += layer_bytes.min(rec.size);
-            }
-            report.removals.extend(removals);
+        let plan = self.prune_plan(all)?;
+        let mut report = PruneReport { removals: Vec::new(), reclaimed: plan.reclaim };
+        for img in plan.images {
+            let Some(rec) = self.db.read(|c| images::get(c, &img.id))? else { continue };
+            report.removals.extend(self.delete_image(&rec)?);
         }
         Ok(report)
     }

@@ -9,12 +9,14 @@ use crate::engine::store::containers::State;
 use crate::engine::store::networks::NetworkRow;
 
 use super::dialog::{Choice, Palette, Prompt, Viewer};
-use super::keymap::{Action, Keymap};
+use super::form::Form;
+use super::keymap::Keymap;
 use super::log_view::LogView;
 use super::matcher::Matcher;
 use super::pull_dialog::{PullDialog, Pulls};
 use super::symbols::Symbols;
 use super::theme::Theme;
+use super::update::Effect;
 
 /// Width from which the containers pane puts the selected container's details beside the list.
 pub const WIDE: u16 = 140;
@@ -142,6 +144,20 @@ pub struct ImageRow<'a> {
     pub tag: String,
 }
 
+impl ImageRow<'_> {
+    /// How an action names this row: `repo:tag`, or the ID of a dangling image.
+    pub fn target(&self) -> (String, String) {
+        if self.image.dangling() {
+            let id = self.image.id.to_string();
+            let short = crate::text::short_id(&id, false);
+            (id, short)
+        } else {
+            let name = format!("{}:{}", self.repo, self.tag);
+            (name.clone(), name)
+        }
+    }
+}
+
 /// A network and the names of its containers.
 #[derive(Debug, Clone)]
 pub struct NetworkItem {
@@ -157,11 +173,13 @@ pub struct Lists {
     pub networks: Vec<NetworkItem>,
 }
 
-/// A mutating action waiting for the user's yes.
+/// A mutating action waiting for the user's yes: what it will do, line by line (a prune lists
+/// what goes and what it frees), and the effect a `y` starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
-    pub action: Action,
-    pub targets: Vec<(String, String)>,
+    pub title: String,
+    pub lines: Vec<String>,
+    pub yes: Effect,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +199,7 @@ pub enum Mode {
     /// The help, scrolled this many lines.
     Help(u16),
     Confirm(Confirm),
+    Form(Form),
 }
 
 /// A message on the bottom line.
@@ -390,23 +409,41 @@ impl App {
         }
     }
 
-    /// The containers an action applies to: the marked ones, else the selected one. Pairs of
-    /// (ID, name).
+    /// What an action applies to: the current list's marked rows, else its selected row (the
+    /// selected container on the logs and stats panes). Pairs of (what the engine takes, name
+    /// to show): a container's or network's ID, an image's `repo:tag` (its ID when dangling).
     pub fn action_targets(&self) -> Vec<(String, String)> {
-        let visible = self.visible_containers();
-        let selected = self.selected[Pane::Containers.index()];
-        let marked: Vec<(String, String)> = visible
-            .iter()
-            .filter(|c| self.marked.contains(c.container.id()))
-            .map(|c| (c.container.id().to_string(), c.container.row.name.clone()))
-            .collect();
+        let (rows, selected) = self.targets();
+        let marked: Vec<(String, String)> =
+            rows.iter().filter(|(key, _)| self.marked.contains(key)).cloned().collect();
         if !marked.is_empty() {
             return marked;
         }
-        visible
-            .get(selected)
-            .map(|c| vec![(c.container.id().to_string(), c.container.row.name.clone())])
-            .unwrap_or_default()
+        rows.into_iter().nth(selected).into_iter().collect()
+    }
+
+    /// Every row of the current list as an action target, and the selected row's index.
+    pub fn targets(&self) -> (Vec<(String, String)>, usize) {
+        match self.pane {
+            Pane::Containers | Pane::Logs | Pane::Stats => (
+                self.visible_containers()
+                    .iter()
+                    .map(|c| (c.container.id().to_string(), c.container.row.name.clone()))
+                    .collect(),
+                self.selected[Pane::Containers.index()],
+            ),
+            Pane::Images => {
+                (self.visible_images().iter().map(ImageRow::target).collect(), self.selected_index())
+            }
+            Pane::Networks => (
+                self.visible_networks()
+                    .iter()
+                    .map(|n| (n.network.id.clone(), n.network.name.clone()))
+                    .collect(),
+                self.selected_index(),
+            ),
+            Pane::Volumes => (Vec::new(), 0),
+        }
     }
 
     /// The container selected in the containers pane (the logs and stats panes show it).

@@ -13,6 +13,8 @@ pub enum PromptFor {
     /// Run this command line in the container (ID, name).
     Exec(String, String),
     Rename(String, String),
+    /// Give this image (ID) another name.
+    Tag(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub struct Prompt {
 pub enum ChoiceFor {
     /// Send the chosen signal to these containers (ID, name).
     Kill(Vec<(String, String)>),
+    /// Connect (or disconnect) the chosen one of `candidates` (ID, name) to the network.
+    Network { network: (String, String), connect: bool, candidates: Vec<(String, String)> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -52,6 +52,11 @@ pub enum Action {
     Pull,
     SortNext,
     SortReverse,
+    Create,
+    Tag,
+    Prune,
+    Connect,
+    Disconnect,
 }
 
 /// An action's name (as in keys.toml and the palette), what it does, and whether it changes
@@ -201,14 +206,14 @@ pub const ACTIONS: &[ActionInfo] = &[
     ActionInfo {
         action: Action::Remove,
         name: "remove",
-        description: "remove the container (asks first)",
+        description: "remove the container, image or network (asks first)",
         mutating: true,
         default_keys: &["d"],
     },
     ActionInfo {
         action: Action::ForceRemove,
         name: "force-remove",
-        description: "remove, even when running (asks first)",
+        description: "remove a running container or an image in use (asks first)",
         mutating: true,
         default_keys: &["D"],
     },
@@ -323,6 +328,41 @@ pub const ACTIONS: &[ActionInfo] = &[
         description: "rename the container",
         mutating: true,
         default_keys: &["R"],
+    },
+    ActionInfo {
+        action: Action::Create,
+        name: "create",
+        description: "run a container from the image (a form); create a network",
+        mutating: true,
+        default_keys: &["c"],
+    },
+    ActionInfo {
+        action: Action::Tag,
+        name: "tag",
+        description: "give the image another name",
+        mutating: true,
+        default_keys: &["+"],
+    },
+    ActionInfo {
+        action: Action::Prune,
+        name: "prune",
+        description: "remove unused images or networks (shows what goes first)",
+        mutating: true,
+        default_keys: &["X"],
+    },
+    ActionInfo {
+        action: Action::Connect,
+        name: "connect",
+        description: "connect a container to the network",
+        mutating: true,
+        default_keys: &["C"],
+    },
+    ActionInfo {
+        action: Action::Disconnect,
+        name: "disconnect",
+        description: "disconnect a container from the network",
+        mutating: true,
+        default_keys: &["x"],
     },
     ActionInfo {
         action: Action::Pull,

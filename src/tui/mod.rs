@@ -8,7 +8,9 @@
 
 pub mod app;
 pub mod dialog;
+pub mod form;
 pub mod handover;
+pub mod jobs;
 pub mod keymap;
 pub mod log_view;
 pub mod matcher;
@@ -30,7 +32,6 @@ use crate::engine::events::Event;
 use crate::engine::store::containers::State;
 use crate::engine::{Engine, Error};
 use app::{App, ContainerItem, Lists, NetworkItem};
-use keymap::Action;
 use update::{Effect, Msg, update};
 
 /// The UI's settings directory: `$XDG_CONFIG_HOME/gantry`, else `~/.config/gantry`.
@@ -74,41 +75,6 @@ fn load(engine: &Engine) -> Result<Lists, Error> {
         networks.push(NetworkItem { network: n, containers: names });
     }
     Ok(Lists { containers, images: engine.images()?, networks })
-}
-
-/// Runs one container action (kill with `signal`, KILL by default) on each target; the text
-/// to show, or the first error.
-async fn container_action(
-    engine: Arc<Engine>,
-    action: Action,
-    signal: Option<String>,
-    targets: Vec<(String, String)>,
-) -> Result<String, String> {
-    let mut done = Vec::new();
-    for (id, name) in &targets {
-        let r = match action {
-            Action::Kill => engine.kill_container(id, signal.as_deref().unwrap_or("KILL")),
-            Action::Start => engine.start_container(id, false).await.map(|_| ()),
-            Action::Stop => engine.stop_container(id, None).await,
-            Action::Restart => engine.restart_container(id, None).await,
-            Action::Pause => match engine.container(id) {
-                Ok(c) if c.row.state == State::Paused => engine.unpause_container(id),
-                _ => engine.pause_container(id),
-            },
-            Action::Remove => engine.remove_container(id, false).await,
-            Action::ForceRemove => engine.remove_container(id, true).await,
-            _ => Ok(()),
-        };
-        match r {
-            Ok(()) => done.push(name.clone()),
-            Err(e) => return Err(format!("{} {name}: {e}", keymap::info(action).name)),
-        }
-    }
-    let verb = match signal {
-        Some(s) => format!("{} -{s}", keymap::info(action).name),
-        None => keymap::info(action).name.to_string(),
-    };
-    Ok(format!("{verb}: {}", done.join(", ")))
 }
 
 /// Writes saved log lines to `DIR/NAME-YYYYmmdd-HHMMSS.log` (the UI passes its working
@@ -286,23 +252,14 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                     };
                     pending.extend(update(&mut app, msg));
                 }
-                Effect::Container(action, targets) => {
+                Effect::Job(job) => {
                     let (engine, tx) = (Arc::clone(&engine), tx.clone());
                     tokio::spawn(async move {
-                        let r = container_action(engine, action, None, targets).await;
-                        let _ = tx.send(Msg::Done(r));
+                        let _ = tx.send(Msg::Done(jobs::run(engine, job).await));
                     });
                 }
-                Effect::Kill { targets, signal } => {
-                    let (engine, tx) = (Arc::clone(&engine), tx.clone());
-                    tokio::spawn(async move {
-                        let r = container_action(engine, Action::Kill, Some(signal), targets).await;
-                        let _ = tx.send(Msg::Done(r));
-                    });
-                }
-                Effect::Rename { id, name, to } => {
-                    let r = engine.rename_container(&id, &to).map(|()| format!("renamed {name} to {to}"));
-                    pending.extend(update(&mut app, Msg::Done(r.map_err(|e| e.to_string()))));
+                Effect::PrunePreview(pane) => {
+                    pending.extend(update(&mut app, Msg::Ask(jobs::prune_preview(&engine, pane))));
                 }
                 Effect::FollowLogs { generation, id, range } => {
                     log_stream = match engine.stream_logs(&id, range.query(chrono::Utc::now()), true) {

@@ -24,7 +24,7 @@ use config::{ContainerConfig, HostConfig};
 use dirs::ContainerDirs;
 
 /// What the user asked for; merged with the image's config by [`Engine::create_container`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CreateRequest {
     pub name: Option<String>,
     /// The image as the user named it.

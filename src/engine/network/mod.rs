@@ -36,7 +36,7 @@ pub use plumb::{Attachment, Interface};
 pub const PREDEFINED: [&str; 3] = ["bridge", "host", "none"];
 
 /// `network create`'s options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkCreate {
     pub name: String,
     pub driver: Option<String>,
@@ -177,13 +177,21 @@ impl Engine {
         Ok(net)
     }
 
+    /// The networks `network prune` would remove: user-defined ones without containers.
+    pub fn network_prune_candidates(&self) -> Result<Vec<NetworkRow>> {
+        let mut out = Vec::new();
+        for net in self.networks()? {
+            if !PREDEFINED.contains(&net.name.as_str()) && self.network_members(&net.id)?.is_empty() {
+                out.push(net);
+            }
+        }
+        Ok(out)
+    }
+
     /// Removes every user-defined network without containers; returns their names.
     pub fn prune_networks(&self) -> Result<Vec<String>> {
         let mut removed = Vec::new();
-        for net in self.networks()? {
-            if PREDEFINED.contains(&net.name.as_str()) || !self.network_members(&net.id)?.is_empty() {
-                continue;
-            }
+        for net in self.network_prune_candidates()? {
             self.remove_network(&net.id)?;
             removed.push(net.name);
         }

@@ -10,7 +10,7 @@ use crate::tui::app::{App, Confirm};
 use crate::tui::dialog::{Choice, Palette, Prompt};
 use crate::tui::keymap::{self, ACTIONS};
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(h.min(area.height))]).flex(Flex::Center).areas(area);
     let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))]).flex(Flex::Center).areas(v);
     r
@@ -44,24 +44,24 @@ pub fn help(app: &App, f: &mut Frame<'_>, top: u16) {
     f.render_widget(Paragraph::new(lines).scroll((top, 0)).block(block), area);
 }
 
+/// A question before something is removed: its lines (a prune lists what goes and what it
+/// frees), then y or no.
 pub fn confirm(app: &App, f: &mut Frame<'_>, c: &Confirm) {
     let t = &app.theme;
-    let names: Vec<&str> = c.targets.iter().map(|(_, n)| n.as_str()).collect();
-    let what = keymap::info(c.action).description;
-    let text = vec![
-        Line::from(Span::styled(format!("{what}: {}?", names.join(", ")), t.fg(t.text))),
-        Line::from(""),
-        Line::from(vec![
-            Span::styled("y", t.fg(t.error).add_modifier(Modifier::BOLD)),
-            Span::styled(" yes    ", t.fg(t.text)),
-            Span::styled("any other key", t.fg(t.accent)),
-            Span::styled(" no", t.fg(t.text)),
-        ]),
-    ];
-    let area = centered(f.area(), 60, 6);
-    let block = super::bordered(app, Span::styled(" Confirm ", t.header_style())).border_style(t.fg(t.error));
+    let mut text: Vec<Line<'_>> =
+        c.lines.iter().map(|l| Line::from(Span::styled(l.clone(), t.fg(t.text)))).collect();
+    text.push(Line::from(""));
+    text.push(Line::from(vec![
+        Span::styled("y", t.fg(t.error).add_modifier(Modifier::BOLD)),
+        Span::styled(" yes    ", t.fg(t.text)),
+        Span::styled("any other key", t.fg(t.accent)),
+        Span::styled(" no", t.fg(t.text)),
+    ]));
+    let area = centered(f.area(), 64, text.len() as u16 + 3);
+    let block = super::bordered(app, Span::styled(format!(" {} ", c.title), t.header_style()))
+        .border_style(t.fg(t.error));
     f.render_widget(Clear, area);
-    f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+    f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
 }
 
 /// A one-line text entry.

@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row};
 
 use super::list_table;
@@ -24,8 +24,12 @@ pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
                 })
                 .unwrap_or_else(|| "N/A".into());
             let style = if img.dangling() { t.fg(t.muted) } else { t.fg(t.text) };
+            let mark = if app.marked.contains(&r.target().0) { app.symbols.mark() } else { "" };
             Row::new(vec![
-                Cell::from(Span::styled(r.repo, style)),
+                Cell::from(Line::from(vec![
+                    Span::styled(mark, t.fg(t.marked)),
+                    Span::styled(r.repo.clone(), style),
+                ])),
                 Cell::from(Span::styled(r.tag, style)),
                 Cell::from(Span::styled(short_id(&img.id.to_string(), false), t.fg(t.muted))),
                 Cell::from(Span::styled(age, style)),

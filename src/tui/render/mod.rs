@@ -4,6 +4,7 @@
 
 mod containers;
 mod dialogs;
+mod form;
 mod images;
 mod logs;
 mod networks;
@@ -89,6 +90,7 @@ pub fn render(app: &App, f: &mut Frame<'_>) {
         Mode::Prompt(p) => dialogs::prompt(app, f, p),
         Mode::Choose(c) => dialogs::choose(app, f, c),
         Mode::Palette(p) => dialogs::palette(app, f, p),
+        Mode::Form(form) => form::form(app, f, form),
         Mode::View => {
             if let Some(v) = &app.viewer {
                 viewer::view(app, f, v);
@@ -216,6 +218,24 @@ fn bottom_line(app: &App, f: &mut Frame<'_>, area: Rect) {
             Action::Mark,
         ]),
         Pane::Containers => hints.push(Action::Logs),
+        Pane::Images if !app.read_only => hints.extend([
+            Action::Create,
+            Action::Inspect,
+            Action::Processes,
+            Action::Tag,
+            Action::Remove,
+            Action::Prune,
+            Action::Pull,
+        ]),
+        Pane::Networks if !app.read_only => hints.extend([
+            Action::Create,
+            Action::Inspect,
+            Action::Connect,
+            Action::Disconnect,
+            Action::Remove,
+            Action::Prune,
+        ]),
+        Pane::Images | Pane::Networks => hints.push(Action::Inspect),
         Pane::Logs => hints.extend([
             Action::Follow,
             Action::Wrap,
@@ -402,8 +422,9 @@ mod tests {
             assert!(screen.contains(info.name), "help lists {}", info.name);
         }
         app.mode = Mode::Confirm(crate::tui::app::Confirm {
-            action: Action::Remove,
-            targets: vec![("a".repeat(64), "web".into())],
+            title: "remove".into(),
+            lines: vec!["remove web?".into()],
+            yes: crate::tui::update::Effect::Reload,
         });
         snapshot("confirm_80x24", &draw(&app, 80, 24));
         app.mode = Mode::Palette(crate::tui::dialog::Palette { text: "st".into(), selected: 1 });
@@ -434,6 +455,40 @@ mod tests {
         for (w, h) in [(80, 24), (160, 48)] {
             snapshot(&format!("inspect_{w}x{h}"), &draw(&app, w, h));
         }
+    }
+
+    #[test]
+    fn forms_and_prune_preview() {
+        let mut app = testdata::app();
+        app.pane = Pane::Images;
+        let mut form = crate::tui::form::Form::run("127.0.0.1:5000/fixtures/busybox:latest");
+        form.fields[0].value = "front".into();
+        form.fields[1].value = "8080:http".into();
+        form.focus = 1;
+        form.error = form.run_request().err();
+        app.mode = Mode::Form(form);
+        for (w, h) in [(80, 24), (160, 48)] {
+            snapshot(&format!("run_form_{w}x{h}"), &draw(&app, w, h));
+        }
+        app.pane = Pane::Networks;
+        app.mode = Mode::Form(crate::tui::form::Form::network());
+        snapshot("network_form_80x24", &draw(&app, 80, 24));
+        app.pane = Pane::Images;
+        app.mode = Mode::Confirm(crate::tui::app::Confirm {
+            title: "prune".into(),
+            lines: vec![
+                "remove 2 dangling images?".into(),
+                "  0123456789ab  4.1MB".into(),
+                "  ba9876543210  1.2MB".into(),
+                "frees 3.9MB".into(),
+            ],
+            yes: crate::tui::update::Effect::Reload,
+        });
+        snapshot("prune_80x24", &draw(&app, 80, 24));
+        // Marked images and networks show the mark.
+        app.mode = Mode::Normal;
+        app.marked.insert("127.0.0.1:5000/fixtures/busybox:latest".into());
+        assert!(text(&draw(&app, 80, 24)).contains(app.symbols.mark()));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row};
 
 use super::list_table;
@@ -14,8 +14,12 @@ pub fn list(app: &App, f: &mut Frame<'_>, area: Rect) {
         .visible_networks()
         .into_iter()
         .map(|n| {
+            let mark = if app.marked.contains(&n.network.id) { app.symbols.mark() } else { "" };
             Row::new(vec![
-                Cell::from(Span::styled(n.network.name.clone(), t.fg(t.text))),
+                Cell::from(Line::from(vec![
+                    Span::styled(mark, t.fg(t.marked)),
+                    Span::styled(n.network.name.clone(), t.fg(t.text)),
+                ])),
                 Cell::from(Span::styled(
                     n.network.id[..12.min(n.network.id.len())].to_string(),
                     t.fg(t.muted),

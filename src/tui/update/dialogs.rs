@@ -27,10 +27,15 @@ pub(super) fn prompt_key(app: &mut App, mut p: Prompt, k: KeyEvent) -> Vec<Effec
                 return vec![];
             }
             return match p.purpose {
-                PromptFor::Exec(id, name) => {
-                    vec![Effect::Exec { id, name, args: text.split_whitespace().map(String::from).collect() }]
-                }
-                PromptFor::Rename(id, name) => vec![Effect::Rename { id, name, to: text }],
+                PromptFor::Exec(id, name) => match shell_words::split(&text) {
+                    Ok(args) => vec![Effect::Exec { id, name, args }],
+                    Err(e) => {
+                        app.notice = Some(Notice { text: format!("command: {e}"), error: true });
+                        vec![]
+                    }
+                },
+                PromptFor::Rename(id, name) => vec![Effect::Job(Job::Rename { id, name, to: text })],
+                PromptFor::Tag(image) => vec![Effect::Job(Job::Tag { image, to: text })],
             };
         }
         _ => {
@@ -51,7 +56,15 @@ pub(super) fn choice_key(app: &mut App, mut c: Choice, k: KeyEvent) -> Vec<Effec
             app.mode = Mode::Normal;
             let choice = c.options.get(c.selected).cloned().unwrap_or_default();
             return match c.purpose {
-                ChoiceFor::Kill(targets) => vec![Effect::Kill { targets, signal: choice }],
+                ChoiceFor::Kill(targets) => vec![Effect::Job(Job::Kill { targets, signal: choice })],
+                ChoiceFor::Network { network, connect, candidates } => {
+                    let Some(container) = candidates.get(c.selected).cloned() else { return vec![] };
+                    vec![Effect::Job(if connect {
+                        Job::Connect { network, container }
+                    } else {
+                        Job::Disconnect { network, container }
+                    })]
+                }
             };
         }
         (_, Some(Action::Up)) => c.selected = c.selected.saturating_sub(1),

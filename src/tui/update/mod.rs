@@ -10,6 +10,7 @@
 mod dialogs;
 mod logs;
 mod mouse;
+mod objects;
 mod pull;
 mod targets;
 #[cfg(test)]
@@ -17,6 +18,7 @@ mod tests;
 
 use dialogs::{choice_key, edit, palette_key, prompt_key, viewer_key};
 use logs::{log_action, search_typed, sync_logs};
+use objects::{form_key, object_action};
 use pull::pull_key;
 use targets::{container_action, subject_action};
 
@@ -24,6 +26,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
 
 use super::app::{App, Confirm, Lists, Mode, Notice, Pane};
 use super::dialog::{Choice, ChoiceFor, Palette, Prompt, PromptFor, SIGNALS, Viewer};
+use super::jobs::Job;
 use super::keymap::{self, Action};
 use super::log_view::LogRange;
 use super::pull_dialog::{PullDialog, Stage};
@@ -58,6 +61,8 @@ pub enum Msg {
     Tags(Result<Vec<TagDetails>, String>),
     /// A pull event, and when it arrived (ns since the epoch).
     Pull(PullEvent, i64),
+    /// A question to confirm (a prune's preview), or why there is nothing to ask.
+    Ask(Result<Confirm, String>),
 }
 
 /// What the viewer is asked to show.
@@ -76,8 +81,10 @@ pub enum ViewOf {
 pub enum Effect {
     /// Reload every list from the engine.
     Reload,
-    /// Run a container action on these (ID, name) pairs.
-    Container(Action, Vec<(String, String)>),
+    /// Engine work, run as a task that reports back with [`Msg::Done`].
+    Job(Job),
+    /// Work out what a prune on this pane would remove, to ask first.
+    PrunePreview(Pane),
     /// Stream this container's logs (replacing any earlier stream), tagged with a generation.
     FollowLogs {
         generation: u64,
@@ -101,15 +108,6 @@ pub enum Effect {
     Attach {
         id: String,
         name: String,
-    },
-    Kill {
-        targets: Vec<(String, String)>,
-        signal: String,
-    },
-    Rename {
-        id: String,
-        name: String,
-        to: String,
     },
     /// Put text on the clipboard (OSC 52).
     Copy(String),
@@ -154,7 +152,8 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Effect> {
             let live: std::collections::HashSet<&str> =
                 app.lists.containers.iter().map(|c| c.container.id()).collect();
             app.history.retain(|id, _| live.contains(id.as_str()));
-            app.marked.retain(|id| live.contains(id.as_str()));
+            let rows: std::collections::HashSet<String> = app.targets().0.into_iter().map(|t| t.0).collect();
+            app.marked.retain(|key| rows.contains(key));
             clamp_selection(app);
             app.dirty = true;
             vec![]
@@ -200,6 +199,14 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Effect> {
             d.tags = tags;
             d.stage = Stage::Tags;
         }),
+        Msg::Ask(r) => {
+            app.dirty = true;
+            match r {
+                Ok(c) => app.mode = Mode::Confirm(c),
+                Err(text) => app.notice = Some(Notice { text, error: true }),
+            }
+            vec![]
+        }
         Msg::Pull(e, now) => {
             app.dirty |= app.pulls.apply(&e, now);
             vec![]
@@ -270,7 +277,7 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             app.mode = Mode::Normal;
             if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 app.marked.clear();
-                vec![Effect::Container(c.action, c.targets)]
+                vec![c.yes]
             } else {
                 app.notice = Some(Notice { text: "cancelled".into(), error: false });
                 vec![]
@@ -297,6 +304,7 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         Mode::Palette(p) => palette_key(app, p, k),
         Mode::View => viewer_key(app, k),
         Mode::Pull => pull_key(app, k),
+        Mode::Form(f) => form_key(app, f, k),
         Mode::Normal => match app.keymap.action(&k) {
             Some(a) => action(app, a),
             None if k.code == KeyCode::Esc => {
@@ -405,12 +413,19 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
             return container_action(app, a);
         }
         Action::Mark => {
-            if let Some(id) = app.selected_container().map(|c| c.container.id().to_string()) {
-                if !app.marked.remove(&id) {
-                    app.marked.insert(id);
+            let (targets, selected) = app.targets();
+            if let Some((key, _)) = targets.into_iter().nth(selected) {
+                if !app.marked.remove(&key) {
+                    app.marked.insert(key);
                 }
                 app.set_selected((app.selected_index() + 1).min(rows.saturating_sub(1)));
             }
+        }
+        Action::Remove | Action::ForceRemove if matches!(app.pane, Pane::Images | Pane::Networks) => {
+            return object_action(app, a);
+        }
+        Action::Create | Action::Tag | Action::Prune | Action::Connect | Action::Disconnect => {
+            return object_action(app, a);
         }
         Action::Start
         | Action::Stop

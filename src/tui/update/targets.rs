@@ -2,6 +2,7 @@
 //! selects.
 
 use super::*;
+use crate::tui::jobs::Job;
 
 /// The ID of what is selected in the current pane (the selected container on the logs and
 /// stats panes).
@@ -58,7 +59,16 @@ pub(super) fn container_action(app: &mut App, a: Action) -> Vec<Effect> {
         return vec![];
     }
     if matches!(a, Action::Remove | Action::ForceRemove) {
-        app.mode = Mode::Confirm(Confirm { action: a, targets });
+        let names = targets.iter().map(|t| t.1.as_str()).collect::<Vec<_>>().join(", ");
+        let question = match a {
+            Action::ForceRemove => format!("remove {names}, even if running?"),
+            _ => format!("remove {names}?"),
+        };
+        app.mode = Mode::Confirm(Confirm {
+            title: "remove".into(),
+            lines: vec![question],
+            yes: Effect::Job(Job::Container(a, targets)),
+        });
         return vec![];
     }
     if a == Action::Kill {
@@ -96,5 +106,5 @@ pub(super) fn container_action(app: &mut App, a: Action) -> Vec<Effect> {
         }
         _ => {}
     }
-    vec![Effect::Container(a, targets)]
+    vec![Effect::Job(Job::Container(a, targets))]
 }

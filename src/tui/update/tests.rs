@@ -1,4 +1,5 @@
 use super::*;
+use crate::tui::jobs::Job;
 use crate::tui::testdata;
 use ratatui::crossterm::event::KeyModifiers;
 
@@ -16,7 +17,7 @@ fn keys_select_confirm_and_emit_effects() {
     press(&mut app, 'j');
     assert_eq!(app.selected_index(), 2, "stays on the last row");
     let fx = press(&mut app, 's');
-    assert_eq!(fx, vec![Effect::Container(Action::Stop, vec![("c".repeat(64), "db".into())])]);
+    assert_eq!(fx, vec![Effect::Job(Job::Container(Action::Stop, vec![("c".repeat(64), "db".into())]))]);
     // Remove asks first; anything but y cancels.
     press(&mut app, 'd');
     assert!(matches!(app.mode, Mode::Confirm(_)));
@@ -24,13 +25,13 @@ fn keys_select_confirm_and_emit_effects() {
     assert_eq!(app.mode, Mode::Normal);
     press(&mut app, 'd');
     let fx = press(&mut app, 'y');
-    assert!(matches!(&fx[..], [Effect::Container(Action::Remove, t)] if t.len() == 1));
+    assert!(matches!(&fx[..], [Effect::Job(Job::Container(Action::Remove, t))] if t.len() == 1));
     // Marks: the action applies to every marked row.
     press(&mut app, 'g');
     press(&mut app, ' ');
     press(&mut app, ' ');
     let fx = press(&mut app, 'r');
-    assert!(matches!(&fx[..], [Effect::Container(Action::Restart, t)] if t.len() == 2));
+    assert!(matches!(&fx[..], [Effect::Job(Job::Container(Action::Restart, t))] if t.len() == 2));
 }
 
 #[test]
@@ -139,7 +140,7 @@ fn kill_asks_for_a_signal_exec_and_rename_ask_for_text() {
     assert!(matches!(&app.mode, Mode::Choose(c) if c.options[0] == "KILL"));
     press(&mut app, 'j');
     let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    assert_eq!(fx, vec![Effect::Kill { targets: vec![web.clone()], signal: "TERM".into() }]);
+    assert_eq!(fx, vec![Effect::Job(Job::Kill { targets: vec![web.clone()], signal: "TERM".into() })]);
     assert_eq!(
         press(&mut app, 'e'),
         vec![Effect::Exec { id: web.0.clone(), name: "web".into(), args: vec!["sh".into()] }]
@@ -159,7 +160,10 @@ fn kill_asks_for_a_signal_exec_and_rename_ask_for_text() {
         press(&mut app, c);
     }
     let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    assert_eq!(fx, vec![Effect::Rename { id: web.0.clone(), name: "web".into(), to: "front".into() }]);
+    assert_eq!(
+        fx,
+        vec![Effect::Job(Job::Rename { id: web.0.clone(), name: "web".into(), to: "front".into() })]
+    );
     assert_eq!(press(&mut app, 'a'), vec![Effect::Attach { id: web.0.clone(), name: "web".into() }]);
     assert_eq!(press(&mut app, 'y'), vec![Effect::Copy(web.0.clone())]);
     assert_eq!(press(&mut app, 'i'), vec![Effect::View(ViewOf::Container(web.0.clone()))]);
@@ -179,7 +183,7 @@ fn the_palette_runs_actions_by_fuzzy_name_and_the_viewer_closes() {
         press(&mut app, c);
     }
     let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    assert!(matches!(&fx[..], [Effect::Container(Action::Restart, t)] if t.len() == 1));
+    assert!(matches!(&fx[..], [Effect::Job(Job::Container(Action::Restart, t))] if t.len() == 1));
     // The viewer takes the keys until esc.
     let v = Viewer::new("inspect", "{\n  \"A\": [\n    1\n  ]\n}");
     update(&mut app, Msg::View(Ok(Box::new(v))));
@@ -274,4 +278,120 @@ fn the_wheel_scrolls_and_a_click_selects_a_row() {
     assert!(!app.logs.follow);
     // The toggle hands the mouse to the terminal.
     assert_eq!(press(&mut app, 'm'), vec![Effect::MouseCapture(false)]);
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, c);
+    }
+}
+
+#[test]
+fn image_actions_remove_tag_and_run_form() {
+    let mut app = testdata::app();
+    app.pane = Pane::Images;
+    let busybox = (
+        "127.0.0.1:5000/fixtures/busybox:latest".to_string(),
+        "127.0.0.1:5000/fixtures/busybox:latest".to_string(),
+    );
+    // Remove asks, then removes that name (Docker's rmi of a repo:tag).
+    press(&mut app, 'd');
+    assert!(matches!(&app.mode, Mode::Confirm(c) if c.lines[0].contains("fixtures/busybox:latest")));
+    let fx = press(&mut app, 'y');
+    assert_eq!(fx, vec![Effect::Job(Job::RemoveImages { targets: vec![busybox.clone()], force: false })]);
+    press(&mut app, 'D');
+    assert_eq!(
+        press(&mut app, 'y'),
+        vec![Effect::Job(Job::RemoveImages { targets: vec![busybox], force: true })]
+    );
+    // Tag: a prompt for the new name, applied to the image's ID.
+    press(&mut app, '+');
+    type_text(&mut app, "web:v2");
+    let fx = key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        fx,
+        vec![Effect::Job(Job::Tag { image: format!("sha256:{}", "e".repeat(64)), to: "web:v2".into() })]
+    );
+    // The run form: a mistake keeps it open and says what is wrong; then it runs.
+    press(&mut app, 'c');
+    assert!(matches!(&app.mode, Mode::Form(f) if f.title == "run 127.0.0.1:5000/fixtures/busybox:latest"));
+    type_text(&mut app, "front");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "8080:http");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        matches!(&app.mode, Mode::Form(f) if f.error.as_deref().is_some_and(|e| e.starts_with("ports: ")))
+    );
+    for _ in 0.."http".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "80");
+    let fx = key(&mut app, KeyCode::Enter);
+    let [Effect::Job(Job::Run(req))] = &fx[..] else { panic!("{fx:?}") };
+    assert_eq!(
+        (req.name.as_deref(), req.image.as_str()),
+        (Some("front"), "127.0.0.1:5000/fixtures/busybox:latest")
+    );
+    assert!(req.host.port_bindings.contains_key("80/tcp"));
+    assert_eq!((app.pane, app.mode.clone()), (Pane::Containers, Mode::Normal), "shows the new container");
+    // Esc cancels a form; container-only keys say where they work.
+    app.pane = Pane::Images;
+    press(&mut app, 'c');
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(press(&mut app, 'C').is_empty());
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+    // Read-only mode refuses them all.
+    app.read_only = true;
+    for c in ['c', '+', 'd', 'X'] {
+        assert!(press(&mut app, c).is_empty());
+        assert_eq!(app.mode, Mode::Normal);
+    }
+}
+
+#[test]
+fn network_actions_and_prune_preview() {
+    let mut app = testdata::app();
+    app.pane = Pane::Networks;
+    let bridge = ("9".repeat(64), "bridge".to_string());
+    // Connect offers the containers not on it; disconnect the ones that are.
+    press(&mut app, 'C');
+    let Mode::Choose(c) = app.mode.clone() else { panic!("{:?}", app.mode) };
+    assert_eq!(c.options, vec!["worker", "db"]);
+    key(&mut app, KeyCode::Down);
+    let fx = key(&mut app, KeyCode::Enter);
+    let db = ("c".repeat(64), "db".to_string());
+    assert_eq!(fx, vec![Effect::Job(Job::Connect { network: bridge.clone(), container: db })]);
+    press(&mut app, 'x');
+    let fx = key(&mut app, KeyCode::Enter);
+    let web = ("a".repeat(64), "web".to_string());
+    assert_eq!(fx, vec![Effect::Job(Job::Disconnect { network: bridge.clone(), container: web })]);
+    // Create: a form; the name is required.
+    press(&mut app, 'c');
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    type_text(&mut app, "backend");
+    let fx = key(&mut app, KeyCode::Enter);
+    assert!(matches!(&fx[..], [Effect::Job(Job::CreateNetwork(n))] if n.name == "backend" && !n.internal));
+    // Remove and mark: marked rows are the targets.
+    press(&mut app, ' ');
+    assert!(app.marked.contains(&bridge.0));
+    press(&mut app, 'd');
+    assert_eq!(press(&mut app, 'y'), vec![Effect::Job(Job::RemoveNetworks(vec![bridge]))]);
+    assert!(app.marked.is_empty());
+    // Prune: the preview comes from the engine, then y runs what it proposes.
+    assert_eq!(press(&mut app, 'X'), vec![Effect::PrunePreview(Pane::Networks)]);
+    let preview = Confirm {
+        title: "prune".into(),
+        lines: vec!["remove 1 networks without containers?".into()],
+        yes: Effect::Job(Job::PruneNetworks),
+    };
+    update(&mut app, Msg::Ask(Ok(preview)));
+    assert_eq!(press(&mut app, 'y'), vec![Effect::Job(Job::PruneNetworks)]);
+    update(&mut app, Msg::Ask(Err("nothing to prune".into())));
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(app.notice.as_ref().is_some_and(|n| n.error && n.text == "nothing to prune"));
 }
