@@ -158,7 +158,7 @@ fn lifecycle_keys_and_help_in_tmux() {
     ui.wait_for("the help to close", |s| !s.contains("Keys — any key"));
     // Remove asks first.
     ui.keys("D");
-    ui.wait_for("the confirmation", |s| s.contains("Confirm"));
+    ui.wait_for("the confirmation", |s| s.contains("remove tuiweb, even if running?"));
     ui.keys("y");
     let gone = ui.wait_for("the row to go", |s| row(s, "tuiweb").is_empty());
     assert!(gone.contains("force-remove: tuiweb"), "the result is shown:\n{gone}");
@@ -298,6 +298,107 @@ fn the_pull_dialog_browses_the_registry_and_pulls_with_layer_bars() {
     ui.wait_for("the dialog to close", |s| !s.contains("Pull ›"));
     let images = g.run(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).ok().to_string();
     assert!(images.contains("fixtures/layered:latest"), "{images}");
+    ui.keys("q");
+}
+
+/// Types `text` into the UI one key at a time, as a user would.
+fn type_text(ui: &Tmux, text: &str) {
+    assert!(ui.tmux(&["send-keys", "-t", "ui", "-l", text]).status.success());
+}
+
+#[test]
+fn image_and_network_actions_in_tmux() {
+    let g = Gantry::new();
+    let busybox = g.busybox();
+    // A dangling image for the prune preview: the multiarch tag's arm64 image, left nameless
+    // when the tag is pulled again for this host.
+    let multiarch = busybox.replace("fixtures/busybox", "fixtures/multiarch");
+    g.run(&["pull", "-q", "--platform", "linux/arm64", &multiarch]).ok();
+    g.run(&["pull", "-q", &multiarch]).ok();
+    let ui = Tmux::start(&g, 120, 40);
+    ui.wait_for("the UI", |s| s.contains("Containers"));
+    for _ in 0..3 {
+        ui.keys("Tab");
+    }
+    ui.wait_for("the images pane", |s| s.contains("┌ Images") && s.contains("fixtures/busybox"));
+    // Prune shows what goes and what it frees before anything goes.
+    ui.keys("X");
+    let preview = ui.wait_for("the prune preview", |s| s.contains("dangling images?"));
+    assert!(preview.contains("remove 1 dangling images?") && preview.contains("frees "), "{preview}");
+    ui.keys("y");
+    ui.wait_for("the prune result", |s| s.contains("pruned images: "));
+    assert!(!g.run(&["images"]).ok().contains("<none>"));
+    // Run: the form names the container, sets its environment and command.
+    ui.keys("/");
+    type_text(&ui, "fixtures/busybox");
+    ui.keys("Enter");
+    ui.keys("c");
+    ui.wait_for("the run form", |s| s.contains("┌ run ") && s.contains("fixtures/busybox:latest"));
+    type_text(&ui, "tuiform");
+    ui.keys("Tab");
+    ui.keys("Tab");
+    type_text(&ui, "GREETING=hello");
+    for _ in 0..3 {
+        ui.keys("Tab");
+    }
+    type_text(&ui, "sh -c 'echo $GREETING from the form; sleep 1000'");
+    ui.keys("Enter");
+    ui.wait_for("the new container's row", |s| row(s, "tuiform").contains("running"));
+    assert_eq!(g.inspect("{{.State.Status}}", "tuiform"), "running");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !g.run(&["logs", "tuiform"]).stdout.contains("hello from the form") {
+        assert!(Instant::now() < deadline, "the form's env and command reach the container");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Tag, then remove that name: the image keeps its other one.
+    for _ in 0..3 {
+        ui.keys("Tab");
+    }
+    ui.wait_for("the images pane", |s| s.contains("┌ Images"));
+    ui.keys("+");
+    ui.wait_for("the tag prompt", |s| s.contains("another name for"));
+    type_text(&ui, "tuitest/copy:v1");
+    ui.keys("Enter");
+    ui.wait_for("the new name", |s| s.contains("tagged ") && s.contains("tuitest/copy"));
+    ui.keys("/");
+    type_text(&ui, "copy");
+    ui.keys("Enter");
+    ui.keys("d");
+    ui.wait_for("the question", |s| s.contains("remove tuitest/copy:v1?"));
+    ui.keys("y");
+    ui.wait_for("the removal", |s| s.contains("removed tuitest/copy:v1"));
+    let images = g.run(&["images"]).ok().to_string();
+    assert!(!images.contains("tuitest/copy") && images.contains("fixtures/busybox"), "{images}");
+    // Networks: create one in a form, connect the container, disconnect it, remove it.
+    ui.keys("Escape");
+    ui.keys("Tab");
+    ui.wait_for("the networks pane", |s| s.contains("┌ Networks"));
+    ui.keys("c");
+    ui.wait_for("the network form", |s| s.contains("create a network"));
+    type_text(&ui, "tuinet");
+    ui.keys("Enter");
+    ui.wait_for("the new network", |s| s.contains("created network tuinet"));
+    assert!(g.run(&["network", "ls"]).ok().contains("tuinet"));
+    ui.keys("/");
+    type_text(&ui, "tuinet");
+    ui.keys("Enter");
+    ui.keys("C");
+    ui.wait_for("the containers to connect", |s| s.contains("connect to tuinet") && s.contains("tuiform"));
+    ui.keys("Enter");
+    ui.wait_for("the connection", |s| s.contains("connected tuiform to tuinet"));
+    let networks = |g: &Gantry| g.inspect("{{json .NetworkSettings.Networks}}", "tuiform");
+    assert!(networks(&g).contains("tuinet"), "{}", networks(&g));
+    ui.wait_for("the member listed", |s| s.lines().any(|l| l.contains("tuinet") && l.contains("tuiform")));
+    ui.keys("x");
+    ui.wait_for("the members to disconnect", |s| s.contains("disconnect from tuinet"));
+    ui.keys("Enter");
+    ui.wait_for("the disconnection", |s| s.contains("disconnected tuiform from tuinet"));
+    assert!(!networks(&g).contains("tuinet"), "{}", networks(&g));
+    ui.keys("d");
+    ui.wait_for("the question", |s| s.contains("remove network tuinet?"));
+    ui.keys("y");
+    ui.wait_for("the removal", |s| s.contains("removed network tuinet"));
+    assert!(!g.run(&["network", "ls"]).ok().contains("tuinet"));
     ui.keys("q");
 }
 
