@@ -80,9 +80,11 @@ pub struct LifecycleEvent {
 }
 
 /// The in-process half of the event stream.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct EventBus {
-    tx: broadcast::Sender<Event>,
+    /// Made at the first subscription: the channel's slots take half a megabyte, which a
+    /// command or a monitor that nobody listens to should not pay for.
+    tx: std::sync::OnceLock<broadcast::Sender<Event>>,
 }
 
 impl Default for EventBus {
@@ -93,21 +95,23 @@ impl Default for EventBus {
 
 impl EventBus {
     pub fn new() -> Self {
-        Self { tx: broadcast::channel(CAPACITY).0 }
+        Self { tx: std::sync::OnceLock::new() }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.tx.subscribe()
+        self.tx.get_or_init(|| broadcast::channel(CAPACITY).0).subscribe()
     }
 
     /// How many subscribers there are (work only they would see can be skipped when none).
     pub fn listeners(&self) -> usize {
-        self.tx.receiver_count()
+        self.tx.get().map_or(0, broadcast::Sender::receiver_count)
     }
 
     /// Publishes to whoever listens; no listener is not an error.
     pub fn publish(&self, event: Event) {
-        let _ = self.tx.send(event);
+        if let Some(tx) = self.tx.get() {
+            let _ = tx.send(event);
+        }
     }
 
     pub fn pull(&self, reference: &str, progress: PullProgress) {

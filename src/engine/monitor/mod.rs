@@ -184,6 +184,10 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             sync.close();
             first = false;
         }
+        // Setting up is done: what it used need not stay resident while the container runs.
+        engine.db.shrink_memory();
+        let shed = sys::shed_memory();
+        tracing::debug!(container = id, shed_bytes = shed, "memory given back");
         let status = serve::run(&mut proc, &mut clients, &mut log);
         let _ = log.finish();
         let oom = proc.oom_killed();

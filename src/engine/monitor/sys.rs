@@ -139,3 +139,146 @@ fn is_zombie(pid: i32) -> bool {
         .and_then(|s| s.rfind(')').and_then(|i| s[i + 2..].chars().next()))
         .is_some_and(|c| c == 'Z' || c == 'X')
 }
+
+/// Gives back the memory that setting the container up used and its supervision does not:
+/// free heap pages go back to the kernel (`malloc_trim`), and the file-backed pages of
+/// the binary and its libraries (code that parsed arguments, opened the store, built the
+/// runtime spec) leave this process's resident set (`MADV_DONTNEED`; they stay in the page
+/// cache and fault back in if ever run again). Only mappings that are read-only and hold no
+/// private (anonymous: copied on write) page are touched, so nothing is lost: dropping a
+/// relocated RELRO page would reload the unrelocated file contents. The monitor is single-
+/// threaded, so no page can become private between the check and the advice. Returns the
+/// bytes advised away.
+pub fn shed_memory() -> usize {
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return 0 };
+    let mut shed = shed_dead_stack(&smaps);
+    for (range, clean) in clean_file_mappings(&smaps) {
+        let len = range.end - range.start;
+        // SAFETY: the range is a whole mapping of this process, read-only and without a
+        // private page (checked above): every page is the file's, so dropping them changes no
+        // memory contents.
+        if unsafe { libc::madvise(range.start as *mut libc::c_void, len, libc::MADV_DONTNEED) } == 0 {
+            shed += clean;
+        }
+    }
+    shed
+}
+
+/// Stack pages more than 64 KiB below the current frame hold only the frames of calls that have
+/// returned (setting the container up goes deep; supervising does not): they are dropped and
+/// come back as zero pages if the stack ever grows there again. The margin keeps the frames of
+/// the calls made from here (`madvise` itself) far above what is dropped.
+fn shed_dead_stack(smaps: &str) -> usize {
+    const MARGIN: usize = 64 * 1024;
+    let here = 0u8;
+    let sp = std::ptr::addr_of!(here) as usize;
+    let Some(start) = smaps.lines().find(|l| l.ends_with("[stack]")).and_then(|l| {
+        let (start, end) = l.split_whitespace().next()?.split_once('-')?;
+        let (start, end) = (usize::from_str_radix(start, 16).ok()?, usize::from_str_radix(end, 16).ok()?);
+        (start..end).contains(&sp).then_some(start)
+    }) else {
+        return 0;
+    };
+    let page = 4096;
+    let end = (sp.saturating_sub(MARGIN)) & !(page - 1);
+    if end <= start {
+        return 0;
+    }
+    // SAFETY: [start, end) lies in this thread's stack mapping, wholly below the live frames
+    // (the current one and anything called from it stay above `end`); nothing there is read
+    // before being written again.
+    if unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) } == 0 {
+        end - start
+    } else {
+        0
+    }
+}
+
+/// The address ranges of the read-only file mappings in `smaps` text without a private page,
+/// with the resident bytes each holds.
+fn clean_file_mappings(smaps: &str) -> Vec<(std::ops::Range<usize>, usize)> {
+    let mut out = Vec::new();
+    // The mapping being read: its range, whether it qualifies so far, its resident bytes.
+    let mut current: Option<(std::ops::Range<usize>, bool, usize)> = None;
+    let mut finish = |m: Option<(std::ops::Range<usize>, bool, usize)>| {
+        if let Some((range, true, rss)) = m
+            && rss > 0
+        {
+            out.push((range, rss));
+        }
+    };
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if let Some((start, end)) = first.split_once('-')
+            && let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16))
+        {
+            finish(current.take());
+            let perms = words.next().unwrap_or("");
+            // Fields: perms offset dev inode path; a file mapping has a path starting with '/'.
+            let path = words.nth(3).unwrap_or("");
+            let eligible =
+                perms.starts_with('r') && perms.as_bytes().get(1) == Some(&b'-') && path.starts_with('/');
+            current = Some((start..end, eligible, 0));
+            continue;
+        }
+        let kb = || words.clone().next().and_then(|v| v.parse::<usize>().ok()).unwrap_or(0) * 1024;
+        if let Some((_, eligible, rss)) = current.as_mut() {
+            match first {
+                "Rss:" => *rss = kb(),
+                // A page this process wrote (copy-on-write) is anonymous; a file page that is
+                // dirty in the page cache (a binary just copied) is not, and is safe to drop.
+                "Anonymous:" | "Swap:" if kb() > 0 => *eligible = false,
+                _ => {}
+            }
+        }
+    }
+    finish(current.take());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_clean_read_only_file_mappings_are_shed() {
+        let smaps = "\
+55d0-55e0 r--p 00000000 08:01 100 /usr/bin/gantry
+Rss:                  16 kB
+Anonymous:             0 kB
+55e0-55f0 r-xp 00010000 08:01 100 /usr/bin/gantry
+Rss:                  32 kB
+Private_Dirty:        32 kB
+Anonymous:             0 kB
+55f0-5600 r--p 00020000 08:01 100 /usr/bin/gantry
+Rss:                  12 kB
+Anonymous:             8 kB
+5600-5610 rw-p 00030000 08:01 100 /usr/bin/gantry
+Rss:                   4 kB
+Anonymous:             0 kB
+5610-5620 r--p 00000000 00:00 0 
+Rss:                   4 kB
+Anonymous:             0 kB
+7f00-7f10 r-xp 00000000 08:01 200 /usr/lib/libc.so.6
+Rss:                   0 kB
+Anonymous:             0 kB
+7ff0-7ff8 rw-p 00000000 00:00 0                          [stack]
+Rss:                   8 kB
+Anonymous:             8 kB
+";
+        let got = super::clean_file_mappings(smaps);
+        assert_eq!(got, vec![(0x55d0..0x55e0, 16 * 1024), (0x55e0..0x55f0, 32 * 1024)]);
+    }
+
+    #[test]
+    fn shedding_keeps_this_process_working() {
+        let before = std::fs::read_to_string("/proc/self/status").unwrap();
+        let shed = super::shed_memory();
+        // The test binary's own code was resident and clean: some of it goes.
+        assert!(shed > 0, "{before}");
+        // Code and data still work (the pages fault back in).
+        let v: Vec<String> = (0..100).map(|i| format!("{i}")).collect();
+        assert_eq!(v[42], "42");
+    }
+}

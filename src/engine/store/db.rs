@@ -160,6 +160,12 @@ impl Db {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Frees the connection's page cache and other memory it can give back (a long-lived,
+    /// mostly idle process — a monitor — calls this once set up).
+    pub fn shrink_memory(&self) {
+        let _ = self.lock().execute_batch("PRAGMA shrink_memory;");
+    }
+
     /// Runs `f` on the connection for reads.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         let conn = self.lock();
