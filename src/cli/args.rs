@@ -150,14 +150,34 @@ pub enum ContainerCommand {
     Stats(StatsArgs),
 }
 
+/// Where the engine that started a helper keeps its state and settings
+/// (`Engine::helper_command` passes them).
 #[derive(Debug, Clone, Args)]
-pub struct MonitorArgs {
+pub struct HelperRoots {
     #[arg(long)]
     pub state_root: PathBuf,
     #[arg(long)]
     pub run_root: PathBuf,
     #[arg(long)]
     pub settings: PathBuf,
+}
+
+impl HelperRoots {
+    /// The same engine as the one that started the helper.
+    pub fn engine_options(self) -> crate::engine::EngineOptions {
+        crate::engine::EngineOptions {
+            root: Some(self.state_root),
+            run: Some(self.run_root),
+            config_path: Some(self.settings),
+            credentials_path: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    pub roots: HelperRoots,
     #[arg(long)]
     pub credentials: PathBuf,
     #[arg(long)]
@@ -167,24 +187,16 @@ pub struct MonitorArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExecHelperArgs {
-    #[arg(long)]
-    pub state_root: PathBuf,
-    #[arg(long)]
-    pub run_root: PathBuf,
-    #[arg(long)]
-    pub settings: PathBuf,
+    #[command(flatten)]
+    pub roots: HelperRoots,
     pub id: String,
     pub request: String,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct AttachHelperArgs {
-    #[arg(long)]
-    pub state_root: PathBuf,
-    #[arg(long)]
-    pub run_root: PathBuf,
-    #[arg(long)]
-    pub settings: PathBuf,
+    #[command(flatten)]
+    pub roots: HelperRoots,
     pub id: String,
 }
 

@@ -38,9 +38,9 @@ pub fn main() -> ExitCode {
     // The monitor must stay single-threaded: no runtime, no logging thread.
     if let Command::Monitor(m) = command {
         let args = crate::engine::monitor::MonitorArgs {
-            state_root: m.state_root,
-            run_root: m.run_root,
-            settings: m.settings,
+            state_root: m.roots.state_root,
+            run_root: m.roots.run_root,
+            settings: m.roots.settings,
             credentials: m.credentials,
             id: m.id,
             wait_for_attach: m.wait_for_attach,
@@ -54,12 +54,7 @@ pub fn main() -> ExitCode {
     }
     // The exec helper, too, must stay single-threaded (libcontainer clones from it).
     if let Command::ExecHelper(h) = command {
-        let opts = EngineOptions {
-            root: Some(h.state_root),
-            run: Some(h.run_root),
-            config_path: Some(h.settings),
-            credentials_path: None,
-        };
+        let opts = h.roots.engine_options();
         return ExitCode::from(crate::engine::exec::helper_main(opts, &h.id, &h.request).clamp(0, 255) as u8);
     }
     let _log_guard = init_logging(&cli);
@@ -70,13 +65,7 @@ pub fn main() -> ExitCode {
     let outcome = match command {
         // The TUI's attach hand-over: the engine's own state dirs, as the other helpers get.
         Command::AttachHelper(h) => runtime.block_on(async {
-            let opts = EngineOptions {
-                root: Some(h.state_root),
-                run: Some(h.run_root),
-                config_path: Some(h.settings),
-                credentials_path: None,
-            };
-            let engine = Engine::open(opts).map_err(Failure::from)?;
+            let engine = Engine::open(h.roots.engine_options()).map_err(Failure::from)?;
             let a = args::AttachArgs { detach_keys: None, no_stdin: false, container: h.id };
             attach::attach_command(&engine, a).await
         }),
