@@ -146,7 +146,7 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
                     })
                     .map_err(|e| e.to_string())?;
                 if !first {
-                    engine.record("container", "die", id, vec![("exitCode".into(), "127".into())]);
+                    record_die(engine, id, 127);
                 }
                 clients.broadcast_error(&message);
                 return Err(message);
@@ -162,7 +162,8 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             proc.delete();
             engine.network_release(id);
             drop(attachment);
-            return finish(engine, id, last_code, last_oom, &host, &mut clients);
+            // The previous run's `die` is recorded already.
+            return finish(engine, id, last_code, last_oom, &host, &mut clients, false);
         }
         proc.start().map_err(|e| format!("starting the container: {e}"))?;
         let started = Instant::now();
@@ -225,12 +226,12 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
                 backoff = FIRST_BACKOFF;
             }
             if !sleep_unless_stopped(engine, id, backoff) {
-                return finish(engine, id, code, oom, &host, &mut clients);
+                return finish(engine, id, code, oom, &host, &mut clients, false);
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
             continue;
         }
-        return finish(engine, id, code, oom, &host, &mut clients);
+        return finish(engine, id, code, oom, &host, &mut clients, true);
     }
 }
 
@@ -259,7 +260,7 @@ fn record_die(engine: &Engine, id: &str, code: i32) {
 
 /// The container will not run again: unmount first, then record the exit (so a new start,
 /// which needs the exited state, can never race this cleanup), honour `--rm`, and tell the
-/// clients.
+/// clients. `die` is recorded unless a restart already recorded it for this exit.
 fn finish(
     engine: &Engine,
     id: &str,
@@ -267,6 +268,7 @@ fn finish(
     oom: bool,
     host: &HostConfig,
     clients: &mut serve::Clients,
+    record_exit: bool,
 ) -> Result<(), String> {
     launch::unmount_rootfs(engine, id)?;
     engine
@@ -276,7 +278,9 @@ fn finish(
                 .map_err(|e| engine.db.err(e))
         })
         .map_err(|e| e.to_string())?;
-    record_die(engine, id, code);
+    if record_exit {
+        record_die(engine, id, code);
+    }
     // With --rm, remove first: a client told of the exit then finds the container gone.
     let removed = if host.auto_remove { engine.destroy(id).map_err(|e| e.to_string()) } else { Ok(()) };
     clients.broadcast_exit(code);
