@@ -75,8 +75,8 @@ pub async fn logs(engine: &Arc<Engine>, a: LogsArgs) -> Outcome {
     let mut tail = logs::Tail::new(&path, pos);
     loop {
         let running = engine.container(c.id()).map(|c| c.row.state.has_monitor()).unwrap_or(false);
-        match tail.read_new(&follow_q, None, &mut |rec| sink.write(rec)) {
-            Ok(_) => {}
+        match tail.read_new(&follow_q, &mut |rec| sink.write(rec)) {
+            Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
             Err(e) => return Err(Failure::new(format!("reading logs: {e}"))),
         }

@@ -262,7 +262,7 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                     pending.extend(update(&mut app, Msg::Ask(jobs::prune_preview(&engine, pane))));
                 }
                 Effect::FollowLogs { generation, id, range } => {
-                    log_stream = match engine.stream_logs(&id, range.query(chrono::Utc::now()), true) {
+                    log_stream = match engine.stream_logs(&id, range.query(chrono::Utc::now())) {
                         Ok(batches) => Some((generation, batches)),
                         Err(e) => {
                             pending.extend(update(&mut app, Msg::Notice(Err(format!("logs: {e}")))));

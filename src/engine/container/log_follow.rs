@@ -49,16 +49,29 @@ pub struct LogBatch {
     pub ended: bool,
 }
 
-/// Joins partial records into lines and cuts overlong ones.
-#[derive(Default)]
-struct Assembler {
-    pending: Option<LogLine>,
+/// Joins partial records into lines (per stream: the monitor writes stdout and stderr
+/// independently, so their partial records interleave), cuts overlong ones, and sends a batch
+/// whenever [`BATCH`] lines are ready — memory is bounded by the batch and the queue, not by
+/// how much one read covers.
+struct Assembler<'a> {
+    pending: [Option<LogLine>; 2],
     out: Vec<LogLine>,
+    tx: &'a mpsc::Sender<LogBatch>,
 }
 
-impl Assembler {
-    fn push(&mut self, r: &Record<'_>) {
-        let line = self.pending.get_or_insert_with(|| LogLine {
+/// The receiver went away.
+fn gone() -> std::io::Error {
+    std::io::Error::from(std::io::ErrorKind::BrokenPipe)
+}
+
+impl<'a> Assembler<'a> {
+    fn new(tx: &'a mpsc::Sender<LogBatch>) -> Self {
+        Self { pending: [None, None], out: Vec::new(), tx }
+    }
+
+    fn push(&mut self, r: &Record<'_>) -> std::io::Result<()> {
+        let slot = &mut self.pending[r.stream as usize];
+        let line = slot.get_or_insert_with(|| LogLine {
             time: r.time.to_string(),
             stream: r.stream,
             text: String::new(),
@@ -71,48 +84,47 @@ impl Assembler {
                 line.text.push('…');
             }
         }
-        if !r.partial {
-            if let Some(done) = self.pending.take() {
-                self.out.push(done);
-            }
+        if !r.partial
+            && let Some(done) = slot.take()
+        {
+            self.out.push(done);
         }
+        if self.out.len() >= BATCH && !self.send(0, false) {
+            return Err(gone());
+        }
+        Ok(())
     }
 
-    fn take(&mut self) -> Vec<LogLine> {
-        std::mem::take(&mut self.out)
+    /// Bytes were skipped: a line begun before them will not be finished.
+    fn skipped(&mut self) {
+        self.pending = [None, None];
     }
-}
 
-/// Sends `lines` in batches; false when the receiver is gone.
-fn send(tx: &mpsc::Sender<LogBatch>, lines: Vec<LogLine>, skipped_bytes: u64, ended: bool) -> bool {
-    if lines.is_empty() && skipped_bytes == 0 && !ended {
-        return true;
-    }
-    let mut lines = lines;
-    while lines.len() > BATCH {
-        let rest = lines.split_off(BATCH);
-        if tx.blocking_send(LogBatch { lines, skipped_bytes: 0, ended: false }).is_err() {
-            return false;
+    /// Sends what is ready (with the skip and end news); false when the receiver is gone.
+    fn send(&mut self, skipped_bytes: u64, ended: bool) -> bool {
+        if self.out.is_empty() && skipped_bytes == 0 && !ended {
+            return true;
         }
-        lines = rest;
+        let lines = std::mem::take(&mut self.out);
+        self.tx.blocking_send(LogBatch { lines, skipped_bytes, ended }).is_ok()
     }
-    tx.blocking_send(LogBatch { lines, skipped_bytes, ended }).is_ok()
 }
 
 /// The follow loop (on a blocking thread): reads what was appended since `pos`, jumping ahead
 /// when far behind, until the container stops or the receiver hangs up.
-fn follow_appended(engine: &Engine, id: &str, path: &Path, pos: u64, tx: &mpsc::Sender<LogBatch>) {
+fn follow_appended(engine: &Engine, id: &str, path: &Path, pos: u64, asm: &mut Assembler<'_>) {
     let mut tail = Tail::new(path, pos);
-    let mut asm = Assembler::default();
     let catch_up = CatchUp { behind: CATCH_UP, keep: JUMP_BACK };
     loop {
         let running = engine.container(id).map(|c| c.row.state.has_monitor()).unwrap_or(false);
-        let read = tail.read_new(&Query::default(), Some(catch_up), &mut |rec| {
-            asm.push(rec);
-            Ok(())
-        });
-        let Ok(skipped) = read else { return };
-        if !send(tx, asm.take(), skipped, !running) || !running {
+        let skipped = tail.catch_up(catch_up);
+        if skipped > 0 {
+            asm.skipped();
+        }
+        if tail.read_new(&Query::default(), &mut |rec| asm.push(rec)).is_err()
+            || !asm.send(skipped, !running)
+            || !running
+        {
             return;
         }
         std::thread::sleep(POLL);
@@ -120,46 +132,25 @@ fn follow_appended(engine: &Engine, id: &str, path: &Path, pos: u64, tx: &mpsc::
 }
 
 impl Engine {
-    /// Streams a container's log: the lines `q` selects, then (with `follow`) new ones until
-    /// the container stops or the receiver is dropped. Reading happens on a blocking thread.
-    pub fn stream_logs(
-        self: &Arc<Self>,
-        key: &str,
-        q: Query,
-        follow: bool,
-    ) -> Result<mpsc::Receiver<LogBatch>> {
+    /// Streams a container's log: the lines `q` selects, then new ones until the container
+    /// stops or the receiver is dropped. Reading happens on a blocking thread.
+    pub fn stream_logs(self: &Arc<Self>, key: &str, q: Query) -> Result<mpsc::Receiver<LogBatch>> {
         let c = self.container(key)?;
         let id = c.id().to_string();
         let path: PathBuf = self.container_dirs(&id).log();
         let (tx, rx) = mpsc::channel(QUEUE);
         let engine = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let mut asm = Assembler::default();
-            let mut pending = Vec::new();
-            let result = logs::read(&path, &q, |r| {
-                asm.push(r);
-                pending.extend(asm.take());
-                if pending.len() >= BATCH {
-                    let lines = std::mem::take(&mut pending);
-                    if tx.blocking_send(LogBatch { lines, skipped_bytes: 0, ended: false }).is_err() {
-                        return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
-                    }
-                }
-                Ok(())
-            });
-            let pos = match result {
+            let mut asm = Assembler::new(&tx);
+            let pos = match logs::read(&path, &q, |r| asm.push(r)) {
                 Ok(p) => p,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
                 Err(_) => return,
             };
-            if !follow {
-                send(&tx, pending, 0, true);
-                return;
+            // A line the window ends in the middle of is finished by the follow.
+            if asm.send(0, false) {
+                follow_appended(&engine, &id, &path, pos, &mut asm);
             }
-            if !send(&tx, pending, 0, false) {
-                return;
-            }
-            follow_appended(&engine, &id, &path, pos, &tx);
         });
         Ok(rx)
     }
@@ -169,26 +160,51 @@ impl Engine {
 mod tests {
     use super::*;
 
+    fn rec(stream: Stream, partial: bool, text: &[u8]) -> Record<'_> {
+        Record { time: "2024-01-01T00:00:00.000000000Z", stream, partial, text }
+    }
+
     #[test]
-    fn partial_records_join_and_long_lines_are_cut() {
-        let mut a = Assembler::default();
-        let rec = |partial, text: &'static [u8]| Record {
-            time: "2024-01-01T00:00:00.000000000Z",
-            stream: Stream::Stderr,
-            partial,
-            text,
-        };
-        a.push(&rec(true, b"hello "));
-        assert!(a.take().is_empty());
-        a.push(&rec(false, b"world"));
-        let lines = a.take();
-        assert_eq!(lines.len(), 1);
-        assert_eq!((lines[0].text.as_str(), lines[0].stream), ("hello world", Stream::Stderr));
-        let long = vec![b'x'; MAX_LINE * 2].leak();
-        a.push(&rec(true, long));
-        a.push(&rec(false, long));
-        let lines = a.take();
-        assert_eq!(lines[0].text.chars().filter(|c| *c == 'x').count(), MAX_LINE);
-        assert!(lines[0].text.ends_with('…'));
+    fn partial_records_join_per_stream_and_long_lines_are_cut() {
+        let (tx, mut rx) = mpsc::channel(QUEUE);
+        let mut a = Assembler::new(&tx);
+        a.push(&rec(Stream::Stderr, true, b"hello ")).unwrap();
+        assert!(a.out.is_empty());
+        // A stdout line in between does not join the stderr one.
+        a.push(&rec(Stream::Stdout, true, b"out ")).unwrap();
+        a.push(&rec(Stream::Stdout, false, b"line")).unwrap();
+        a.push(&rec(Stream::Stderr, false, b"world")).unwrap();
+        let got: Vec<_> = a.out.iter().map(|l| (l.stream, l.text.as_str())).collect();
+        assert_eq!(got, [(Stream::Stdout, "out line"), (Stream::Stderr, "hello world")]);
+        // After a skip, a line begun before it is dropped rather than glued to a later one.
+        a.push(&rec(Stream::Stdout, true, b"cut off ")).unwrap();
+        a.skipped();
+        a.push(&rec(Stream::Stdout, false, b"fresh")).unwrap();
+        assert_eq!(a.out.last().map(|l| l.text.as_str()), Some("fresh"));
+        let long = vec![b'x'; MAX_LINE * 2];
+        a.push(&rec(Stream::Stderr, true, &long)).unwrap();
+        a.push(&rec(Stream::Stderr, false, &long)).unwrap();
+        let last = a.out.last().unwrap();
+        assert_eq!(last.text.chars().filter(|c| *c == 'x').count(), MAX_LINE);
+        assert!(last.text.ends_with('…'));
+        assert!(a.send(7, true));
+        let batch = rx.try_recv().unwrap();
+        assert_eq!((batch.lines.len(), batch.skipped_bytes, batch.ended), (4, 7, true));
+    }
+
+    #[test]
+    fn full_batches_go_as_they_fill() {
+        let (tx, mut rx) = mpsc::channel(QUEUE);
+        let mut a = Assembler::new(&tx);
+        for _ in 0..BATCH + 1 {
+            a.push(&rec(Stream::Stdout, false, b"x")).unwrap();
+        }
+        assert_eq!(rx.try_recv().unwrap().lines.len(), BATCH);
+        assert_eq!(a.out.len(), 1);
+        drop(rx);
+        for _ in 0..BATCH - 2 {
+            a.push(&rec(Stream::Stdout, false, b"x")).unwrap();
+        }
+        assert!(a.push(&rec(Stream::Stdout, false, b"x")).is_err(), "the receiver is gone");
     }
 }

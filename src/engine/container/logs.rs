@@ -158,41 +158,54 @@ pub fn scan(
     }
 }
 
-/// A follower's place in a container's current log file. A rotation (a new file under the
-/// same name) or a truncation starts it again from the new file's beginning.
+/// A follower's place in a container's current log file. It holds the file open, so a
+/// rotation (the file renamed aside, a new one under the name) loses nothing: what was
+/// appended to the old file is read to its end before the new one is read from its start. A
+/// truncation starts it again from the beginning.
 #[derive(Debug)]
 pub struct Tail {
     path: PathBuf,
+    /// The file being followed (None until it exists), and its inode.
+    file: Option<(File, u64)>,
     pos: u64,
-    ino: u64,
 }
 
-fn inode(p: &Path) -> u64 {
+/// The file at `path` and its inode, if it is there.
+fn open_with_inode(path: &Path) -> Option<(File, u64)> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p).map(|m| m.ino()).unwrap_or(0)
+    let f = File::open(path).ok()?;
+    let ino = f.metadata().ok()?.ino();
+    Some((f, ino))
 }
 
-/// Bytes from `at` to the start of the next line (0 when `at` is one).
+fn inode(p: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).map(|m| m.ino()).ok()
+}
+
+/// Bytes from `at` to the start of the next line (0 when `at` is one; to the end when no line
+/// starts after it).
 fn skip_to_line_start(f: &mut File, at: u64) -> u64 {
     if at == 0 || f.seek(SeekFrom::Start(at - 1)).is_err() {
         return 0;
     }
     let mut buf = [0u8; 8192];
-    let mut skipped = 0u64;
+    // Counted from `at - 1`: the byte before `at` is read first.
+    let mut read = 0u64;
     loop {
         let n = match f.read(&mut buf) {
-            Ok(0) | Err(_) => return skipped,
+            Ok(0) | Err(_) => return read.saturating_sub(1),
             Ok(n) => n,
         };
         if let Some(i) = buf[..n].iter().position(|&b| b == b'\n') {
-            return skipped + i as u64;
+            return read + i as u64;
         }
-        skipped += n as u64;
+        read += n as u64;
     }
 }
 
 /// When a follower may skip ahead: more than `behind` bytes behind, it jumps to `keep` bytes
-/// before the end (at a line start).
+/// before the end (at a line start). `keep` is at most `behind`.
 #[derive(Debug, Clone, Copy)]
 pub struct CatchUp {
     pub behind: u64,
@@ -202,39 +215,66 @@ pub struct CatchUp {
 impl Tail {
     /// Following `path` from byte `pos` (where [`read`] stopped).
     pub fn new(path: &Path, pos: u64) -> Self {
-        Self { path: path.to_path_buf(), pos, ino: inode(path) }
+        Self { path: path.to_path_buf(), file: open_with_inode(path), pos }
+    }
+
+    /// Jumps to near the end of the file when far behind (see [`CatchUp`]); the bytes passed
+    /// over.
+    pub fn catch_up(&mut self, c: CatchUp) -> u64 {
+        let Some((f, _)) = self.file.as_mut() else { return 0 };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len < self.pos || len - self.pos <= c.behind {
+            return 0;
+        }
+        let target = (len - c.keep.min(len)).max(self.pos);
+        let before = self.pos;
+        self.pos = target + skip_to_line_start(f, target);
+        self.pos - before
     }
 
     /// Passes the whole records appended since the last call to `sink` (at most what the
-    /// file held when the call began, so one call is bounded). Returns the bytes skipped to
-    /// catch up; a file not there yet is nothing new.
+    /// file held when the call began, so one call is bounded); a file not there yet is nothing
+    /// new.
     pub fn read_new(
         &mut self,
         q: &Query,
-        catch_up: Option<CatchUp>,
         sink: &mut impl FnMut(&Record<'_>) -> io::Result<()>,
-    ) -> io::Result<u64> {
-        let current = inode(&self.path);
-        if current != self.ino {
-            self.ino = current;
+    ) -> io::Result<()> {
+        if self.file.is_none() {
+            self.file = open_with_inode(&self.path);
             self.pos = 0;
         }
-        let Ok(mut f) = File::open(&self.path) else { return Ok(0) };
+        let Some((_, held)) = &self.file else { return Ok(()) };
+        let rotated = inode(&self.path).is_some_and(|now| now != *held);
+        // After a rotation the held file gets nothing more: read it to its end first.
+        self.read_held(q, sink)?;
+        if rotated && let Some(next) = open_with_inode(&self.path) {
+            self.file = Some(next);
+            self.pos = 0;
+            self.read_held(q, sink)?;
+        }
+        Ok(())
+    }
+
+    fn read_held(
+        &mut self,
+        q: &Query,
+        sink: &mut impl FnMut(&Record<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let Some((f, _)) = self.file.as_mut() else { return Ok(()) };
         let len = f.metadata()?.len();
         if len < self.pos {
             self.pos = 0;
         }
-        let mut skipped = 0;
-        if let Some(c) = catch_up.filter(|c| len - self.pos > c.behind) {
-            let before = self.pos;
-            let target = len - c.keep.min(len);
-            self.pos = target + skip_to_line_start(&mut f, target);
-            skipped = self.pos - before;
+        if len == self.pos {
+            return Ok(());
         }
         f.seek(SeekFrom::Start(self.pos))?;
-        let mut r = BufReader::with_capacity(256 * 1024, f.take(len.saturating_sub(self.pos)));
+        let new = len - self.pos;
+        let cap = new.clamp(8 << 10, 256 << 10) as usize;
+        let mut r = BufReader::with_capacity(cap, (&*f).take(new));
         self.pos += scan(&mut r, q, sink)?;
-        Ok(skipped)
+        Ok(())
     }
 }
 
@@ -331,6 +371,10 @@ mod tests {
         assert_eq!(skip_to_line_start(&mut f, 0), 0);
         assert_eq!(skip_to_line_start(&mut f, 5), 0, "already at a line start");
         assert_eq!(skip_to_line_start(&mut f, 7), 3, "to the c line");
+        assert_eq!(skip_to_line_start(&mut f, 12), 3, "to the end when no line starts after");
+        std::fs::write(&p, b"aaaa\nbb").unwrap();
+        let mut f = File::open(&p).unwrap();
+        assert_eq!(skip_to_line_start(&mut f, 6), 1, "never past the end");
     }
 
     #[test]
@@ -352,21 +396,25 @@ mod tests {
             got.push(String::from_utf8_lossy(r.text).into_owned());
             Ok(())
         };
-        assert_eq!(tail.read_new(&Query::default(), None, &mut sink).unwrap(), 0);
+        tail.read_new(&Query::default(), &mut sink).unwrap();
+        assert_eq!(tail.catch_up(CatchUp { behind: 4096, keep: 1000 }), 0, "nothing to skip");
         for i in 0..1000 {
             w.write(Stream::Stdout, format!("line {i}\n").as_bytes()).unwrap();
         }
         w.flush().unwrap();
-        let catch_up = CatchUp { behind: 4096, keep: 1000 };
-        let skipped = tail.read_new(&Query::default(), Some(catch_up), &mut sink).unwrap();
+        let skipped = tail.catch_up(CatchUp { behind: 4096, keep: 1000 });
+        tail.read_new(&Query::default(), &mut sink).unwrap();
         assert!(skipped > 4096, "skipped {skipped}");
         assert_eq!(got.last().map(String::as_str), Some("line 999"));
         assert!(got.len() < 100, "only the last kilobyte is read: {}", got.len());
         assert!(got.iter().all(|l| l.starts_with("line ")), "whole records only: {got:?}");
         let size = std::fs::metadata(&p).unwrap().len();
         assert_eq!(tail.pos, size);
-        // A file replaced (rotated) is read from its start.
-        std::fs::remove_file(&p).unwrap();
+        // A rotation: the old file (renamed aside, as the monitor does) is read to its end,
+        // then the new one from its start.
+        w.write(Stream::Stdout, b"last before rotation\n").unwrap();
+        w.flush().unwrap();
+        std::fs::rename(&p, dir.path().join("c.log.1")).unwrap();
         let mut w = LogWriter::open(&p, None, 1).unwrap();
         w.write(Stream::Stderr, b"after rotation\n").unwrap();
         w.flush().unwrap();
@@ -375,8 +423,15 @@ mod tests {
             got.push(String::from_utf8_lossy(r.text).into_owned());
             Ok(())
         };
-        tail.read_new(&Query::default(), None, &mut sink).unwrap();
-        assert_eq!(got, ["after rotation"]);
+        tail.read_new(&Query::default(), &mut sink).unwrap();
+        assert_eq!(got, ["last before rotation", "after rotation"]);
+        got.clear();
+        let mut sink = |r: &Record<'_>| {
+            got.push(String::from_utf8_lossy(r.text).into_owned());
+            Ok(())
+        };
+        tail.read_new(&Query::default(), &mut sink).unwrap();
+        assert!(got.is_empty(), "nothing twice: {got:?}");
         assert_eq!(lines, ["first"]);
     }
 
