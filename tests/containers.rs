@@ -217,6 +217,15 @@ fn restart_policy_on_failure_stops_after_retries() {
         g.run(&["stop", "-t", "1", &name]).ok();
         assert!(t.elapsed() < Duration::from_secs(5), "stop took {:?}", t.elapsed());
         g.wait_for("{{.State.Status}}", &name, "exited", 5);
+        // One die per run that started, however the stop landed.
+        let filter = format!("container={name}");
+        let count = |event: &str| {
+            let event = format!("event={event}");
+            let args = ["events", "--since", "5m", "--until", "0s", "--filter", &event, "--filter", &filter];
+            g.run(&args).ok().lines().count()
+        };
+        let (starts, dies) = (count("start"), count("die"));
+        assert!(starts >= 1 && dies == starts, "{name}: {starts} starts, {dies} dies");
     }
     assert!(
         g.run(&["run", "--rm", "--restart", "always", &img, "true"]).fails().contains("Conflicting options")
