@@ -51,6 +51,8 @@ pub enum Removal {
 pub struct PrunePlan {
     pub images: Vec<ImageSummary>,
     pub reclaim: u64,
+    /// The records of the images that go.
+    records: Vec<ImageRecord>,
 }
 
 /// Result of `image prune`.
@@ -68,20 +70,20 @@ fn references(names: &[String]) -> Vec<Reference> {
     names.iter().filter_map(|n| Reference::parse(n).ok()).collect()
 }
 
+fn summary(r: &ImageRecord) -> ImageSummary {
+    ImageSummary {
+        tags: references(&r.tags),
+        digests: references(&r.digests),
+        created: parse_time(r.created.as_deref()),
+        size: r.size,
+        id: r.id.clone(),
+    }
+}
+
 impl Engine {
     /// All images, newest first.
     pub fn images(&self) -> Result<Vec<ImageSummary>> {
-        let list = self.db.read(images::list)?;
-        Ok(list
-            .into_iter()
-            .map(|r| ImageSummary {
-                tags: references(&r.tags),
-                digests: references(&r.digests),
-                created: parse_time(r.created.as_deref()),
-                size: r.size,
-                id: r.id,
-            })
-            .collect())
+        Ok(self.db.read(images::list)?.iter().map(summary).collect())
     }
 
     /// Finds an image by name (`busybox`, `busybox:1`, `repo@sha256:..`), full ID or unique
@@ -323,46 +325,33 @@ impl Engine {
         Ok(out)
     }
 
-    /// Images `image prune` would remove: dangling ones, or with `all` every image no
-    /// container uses.
-    pub fn prune_candidates(&self, all: bool) -> Result<Vec<ImageSummary>> {
+    /// What `image prune [-a]` would remove — dangling images, or with `all` every image no
+    /// container uses — and free, without removing anything (the UI's preview; the prune
+    /// itself reports the same figure). One read of the images.
+    pub fn prune_plan(&self, all: bool) -> Result<PrunePlan> {
         let used: std::collections::HashSet<String> =
             self.db.read(super::store::containers::list)?.into_iter().map(|c| c.image_id).collect();
-        Ok(self
-            .images()?
+        let (going, kept): (Vec<ImageRecord>, Vec<ImageRecord>) = self
+            .db
+            .read(images::list)?
             .into_iter()
-            .filter(|i| (all || i.dangling()) && !used.contains(&i.id.to_string()))
-            .collect())
-    }
-
-    /// What `image prune [-a]` would remove and free, without removing anything (the UI's
-    /// preview; the prune itself reports the same figure).
-    pub fn prune_plan(&self, all: bool) -> Result<PrunePlan> {
-        let images = self.prune_candidates(all)?;
-        let going: std::collections::HashSet<&Digest> = images.iter().map(|i| &i.id).collect();
-        let records = self.db.read(images::list)?;
-        let kept: std::collections::HashSet<&Digest> =
-            records.iter().filter(|r| !going.contains(&r.id)).flat_map(|r| &r.layers).collect();
-        let freed: std::collections::HashSet<&Digest> = records
-            .iter()
-            .filter(|r| going.contains(&r.id))
-            .flat_map(|r| &r.layers)
-            .filter(|l| !kept.contains(l))
-            .collect();
+            .partition(|r| (all || r.tags.is_empty()) && !used.contains(&r.id.to_string()));
+        let kept_layers: std::collections::HashSet<&Digest> = kept.iter().flat_map(|r| &r.layers).collect();
+        let freed: std::collections::HashSet<&Digest> =
+            going.iter().flat_map(|r| &r.layers).filter(|l| !kept_layers.contains(l)).collect();
         let mut reclaim = 0;
         for chain in freed {
             reclaim += self.layers.get(&self.db, chain)?.map(|l| l.size).unwrap_or(0);
         }
-        Ok(PrunePlan { images, reclaim })
+        Ok(PrunePlan { images: going.iter().map(summary).collect(), reclaim, records: going })
     }
 
     /// `image prune [-a]`.
     pub fn prune_images(&self, all: bool) -> Result<PruneReport> {
         let plan = self.prune_plan(all)?;
         let mut report = PruneReport { removals: Vec::new(), reclaimed: plan.reclaim };
-        for img in plan.images {
-            let Some(rec) = self.db.read(|c| images::get(c, &img.id))? else { continue };
-            report.removals.extend(self.delete_image(&rec)?);
+        for rec in &plan.records {
+            report.removals.extend(self.delete_image(rec)?);
         }
         Ok(report)
     }

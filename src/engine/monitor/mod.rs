@@ -187,7 +187,8 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         }
         // Setting up is done: what it used need not stay resident while the container runs.
         engine.db.shrink_memory();
-        let shed = sys::shed_memory();
+        // SAFETY: the monitor is single-threaded; nothing else changes its mappings.
+        let shed = unsafe { sys::shed_memory() };
         tracing::debug!(container = id, shed_bytes = shed, "memory given back");
         let status = serve::run(&mut proc, &mut clients, &mut log);
         let _ = log.finish();
