@@ -7,6 +7,17 @@ use std::time::Duration;
 use crate::engine::container::Container;
 use crate::engine::store::containers::State;
 
+/// JSON as `docker inspect` prints it: four-space indents.
+pub fn pretty_json(v: &serde_json::Value) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    if serde::Serialize::serialize(v, &mut ser).is_err() {
+        return "[]".into();
+    }
+    String::from_utf8(buf).unwrap_or_default()
+}
+
 /// Docker's `units.HumanSizeWithPrecision(size, 3)`: decimal units, three significant digits.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];

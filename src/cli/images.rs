@@ -207,20 +207,9 @@ fn inspect_kind(engine: &Arc<Engine>, a: InspectArgs, kind: Kind) -> Outcome {
             }
             print(&out)?;
         }
-        None => print(&format!("{}\n", pretty_json(&Value::Array(found))))?,
+        None => print(&format!("{}\n", crate::text::pretty_json(&Value::Array(found))))?,
     }
     if failed { Err(Failure::silent(1)) } else { Ok(()) }
-}
-
-/// JSON indented with four spaces, as the Docker CLI prints inspect output.
-pub fn pretty_json(v: &Value) -> String {
-    let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    if serde::Serialize::serialize(v, &mut ser).is_err() {
-        return "[]".into();
-    }
-    String::from_utf8(buf).unwrap_or_default()
 }
 
 pub fn history(engine: &Arc<Engine>, a: HistoryArgs) -> Outcome {

@@ -103,8 +103,11 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// A viewer of `text`, control characters and escape sequences removed: the text comes
+    /// from containers (process command lines) and registries (history), and must not drive
+    /// the terminal.
     pub fn new(title: impl Into<String>, text: &str) -> Self {
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let lines: Vec<String> = text.lines().map(|l| super::log_view::strip_ansi(l).into_owned()).collect();
         let closes = bracket_pairs(&lines);
         Self { title: title.into(), lines, closes, ..Default::default() }
     }
@@ -217,6 +220,13 @@ mod tests {
         assert_eq!(p.matches(false).first(), Some(&Action::Stop));
         assert!(!p.matches(true).contains(&Action::Stop), "read-only hides mutating actions");
         assert_eq!(Palette::default().matches(false).len(), ACTIONS.len());
+    }
+
+    #[test]
+    fn viewer_text_cannot_drive_the_terminal() {
+        // A process command line as a container could set it.
+        let v = Viewer::new("processes", "PID CMD\n1   sh -c \x1b]52;c;aGk=\x07x\x1b[2J\x07\rdone\n");
+        assert_eq!(v.lines, ["PID CMD", "1   sh -c xdone"]);
     }
 
     #[test]

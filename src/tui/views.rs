@@ -2,14 +2,10 @@
 //! a container's processes and published ports, an image's history.
 
 use crate::engine::Engine;
-use crate::text::{ago, ellipsis, human_size, short_id};
+use crate::text::{ago, ellipsis, human_size, pretty_json as pretty, short_id};
 
 use super::dialog::Viewer;
 use super::update::ViewOf;
-
-fn pretty(v: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
-}
 
 pub fn load(engine: &Engine, what: &ViewOf) -> Result<Viewer, String> {
     let short = |id: &str| short_id(id, false);
