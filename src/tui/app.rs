@@ -75,9 +75,21 @@ impl Pane {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
     }
+
+    /// The list this pane selects in: the logs and stats panes show the containers list's
+    /// selected container.
+    pub fn list(self) -> Pane {
+        match self {
+            Pane::Logs | Pane::Stats => Pane::Containers,
+            p => p,
+        }
+    }
+
+    /// The panes with a list of their own.
+    pub const LISTS: [Pane; 3] = [Pane::Containers, Pane::Images, Pane::Networks];
 }
 
 /// A container row: the record, its PORTS text, and its recent figures.
@@ -231,6 +243,8 @@ pub struct App {
     pub pull: Option<PullDialog>,
     pub pulls: Pulls,
     pub marked: HashSet<String>,
+    /// A container to select once the lists have it (one just run from the form).
+    pub select_on_load: Option<String>,
     pub mode: Mode,
     pub notice: Option<Notice>,
     pub read_only: bool,
@@ -261,6 +275,7 @@ impl App {
             pull: None,
             pulls: Pulls::default(),
             marked: HashSet::new(),
+            select_on_load: None,
             mode: Mode::Normal,
             notice: None,
             read_only,
@@ -273,12 +288,13 @@ impl App {
         }
     }
 
+    /// The selected row of the current pane's list (an index into the list as shown).
     pub fn selected_index(&self) -> usize {
-        self.selected[self.pane.index()]
+        self.selected[self.pane.list().index()]
     }
 
     pub fn set_selected(&mut self, i: usize) {
-        self.selected[self.pane.index()] = i;
+        self.selected[self.pane.list().index()] = i;
     }
 
     pub fn next_pane(&mut self, step: isize) {
@@ -401,48 +417,60 @@ impl App {
 
     /// How many rows the current pane shows.
     pub fn row_count(&self) -> usize {
-        match self.pane {
+        match self.pane.list() {
             Pane::Containers => self.visible_containers().len(),
             Pane::Images => self.visible_images().len(),
             Pane::Networks => self.visible_networks().len(),
-            Pane::Logs | Pane::Stats | Pane::Volumes => 0,
+            _ => 0,
         }
     }
 
     /// What an action applies to: the current list's marked rows, else its selected row (the
-    /// selected container on the logs and stats panes). Pairs of (what the engine takes, name
-    /// to show): a container's or network's ID, an image's `repo:tag` (its ID when dangling).
+    /// selected container on the logs and stats panes, which show no marks). Pairs of (what the
+    /// engine takes, name to show): a container's or network's ID, an image's `repo:tag` (its
+    /// ID when dangling).
     pub fn action_targets(&self) -> Vec<(String, String)> {
-        let (rows, selected) = self.targets();
+        let rows = self.targets_of(self.pane.list());
+        let marks_shown = self.pane == self.pane.list();
         let marked: Vec<(String, String)> =
-            rows.iter().filter(|(key, _)| self.marked.contains(key)).cloned().collect();
+            rows.iter().filter(|(key, _)| marks_shown && self.marked.contains(key)).cloned().collect();
         if !marked.is_empty() {
             return marked;
         }
-        rows.into_iter().nth(selected).into_iter().collect()
+        rows.into_iter().nth(self.selected_index()).into_iter().collect()
     }
 
-    /// Every row of the current list as an action target, and the selected row's index.
-    pub fn targets(&self) -> (Vec<(String, String)>, usize) {
-        match self.pane {
-            Pane::Containers | Pane::Logs | Pane::Stats => (
-                self.visible_containers()
-                    .iter()
-                    .map(|c| (c.container.id().to_string(), c.container.row.name.clone()))
-                    .collect(),
-                self.selected[Pane::Containers.index()],
-            ),
-            Pane::Images => {
-                (self.visible_images().iter().map(ImageRow::target).collect(), self.selected_index())
-            }
-            Pane::Networks => (
-                self.visible_networks()
-                    .iter()
-                    .map(|n| (n.network.id.clone(), n.network.name.clone()))
-                    .collect(),
-                self.selected_index(),
-            ),
-            Pane::Volumes => (Vec::new(), 0),
+    /// The selected row of the current pane's list as an action target.
+    pub fn selected_target(&self) -> Option<(String, String)> {
+        self.targets_of(self.pane.list()).into_iter().nth(self.selected_index())
+    }
+
+    /// Every row of a list (see [`Pane::LISTS`]) as an action target, in the order shown.
+    pub fn targets_of(&self, list: Pane) -> Vec<(String, String)> {
+        match list {
+            Pane::Containers => self
+                .visible_containers()
+                .iter()
+                .map(|c| (c.container.id().to_string(), c.container.row.name.clone()))
+                .collect(),
+            Pane::Images => self.visible_images().iter().map(ImageRow::target).collect(),
+            Pane::Networks => self
+                .visible_networks()
+                .iter()
+                .map(|n| (n.network.id.clone(), n.network.name.clone()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The key (see [`App::targets_of`]) of a list's selected row.
+    pub fn selected_key(&self, list: Pane) -> Option<String> {
+        let i = self.selected[list.index()];
+        match list {
+            Pane::Containers => self.visible_containers().get(i).map(|c| c.container.id().to_string()),
+            Pane::Images => self.visible_images().get(i).map(|r| r.target().0),
+            Pane::Networks => self.visible_networks().get(i).map(|n| n.network.id.clone()),
+            _ => None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::app::{Confirm, Pane};
 use super::keymap::{self, Action};
-use super::update::Effect;
+use super::update::{Effect, Msg};
 use crate::engine::Engine;
 use crate::engine::container::CreateRequest;
 use crate::engine::image::Removal;
@@ -53,6 +53,25 @@ pub enum Job {
     },
     /// `run -d`: create the container and start it.
     Run(Box<CreateRequest>),
+}
+
+/// `run -d` from the form: create the container and start it; the UI then selects it.
+pub async fn run_container(engine: Arc<Engine>, req: CreateRequest) -> Msg {
+    let image = req.image.clone();
+    let started = async {
+        let created = engine.create_container(req)?;
+        engine.start_container(created.container.id(), false).await?;
+        Ok::<_, crate::engine::Error>(created)
+    };
+    match started.await {
+        Ok(created) => {
+            let c = created.container;
+            let warned = created.warnings.first().map(|w| format!(" (warning: {w})")).unwrap_or_default();
+            let text = format!("started {} ({}) from {image}{warned}", c.row.name, c.short_id());
+            Msg::Ran { id: c.id().to_string(), text }
+        }
+        Err(e) => Msg::Done(Err(format!("run {image}: {e}"))),
+    }
 }
 
 /// Runs a job; the text to show, or the first error.

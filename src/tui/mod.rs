@@ -258,6 +258,12 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                         let _ = tx.send(Msg::Done(jobs::run(engine, job).await));
                     });
                 }
+                Effect::Run(req) => {
+                    let (engine, tx) = (Arc::clone(&engine), tx.clone());
+                    tokio::spawn(async move {
+                        let _ = tx.send(jobs::run_container(engine, *req).await);
+                    });
+                }
                 Effect::PrunePreview(pane) => {
                     pending.extend(update(&mut app, Msg::Ask(jobs::prune_preview(&engine, pane))));
                 }

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The logs stream follows the selected container while logs are on screen. Runs after every
-/// message, so it allocates only when the stream has to change.
+/// message that can change what is shown, so it allocates only when the stream has to change.
 pub(super) fn sync_logs(app: &mut App) -> Vec<Effect> {
     let shown = if app.logs_shown() { app.selected_container().map(|c| &c.container.row) } else { None };
     let change = match shown {
@@ -43,8 +43,9 @@ pub(super) fn log_action(app: &mut App, a: Action) -> Vec<Effect> {
     let logs = &mut app.logs;
     match a {
         Action::Follow => {
-            logs.follow = !logs.follow;
+            // The line at the bottom now stays there (it is read before follow changes).
             logs.anchor = logs.bottom();
+            logs.follow = !logs.follow;
         }
         Action::Wrap => logs.wrap = !logs.wrap,
         Action::Timestamps => logs.timestamps = !logs.timestamps,
@@ -58,16 +59,9 @@ pub(super) fn log_action(app: &mut App, a: Action) -> Vec<Effect> {
         }
         Action::LogRange => {
             logs.range = logs.range.next();
-            let (id, name) = (logs.id.clone(), logs.name.clone());
-            logs.reset(&id, &name);
+            // Forgetting the stream makes `sync_logs` start it again with the new range.
+            logs.id.clear();
             app.notice = Some(Notice { text: format!("logs: {}", app.logs.range.label()), error: false });
-            if !id.is_empty() {
-                return vec![Effect::FollowLogs {
-                    generation: app.logs.generation,
-                    id,
-                    range: app.logs.range,
-                }];
-            }
         }
         Action::SaveLogs => {
             if logs.id.is_empty() {

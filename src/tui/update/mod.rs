@@ -48,6 +48,11 @@ pub enum Msg {
     Stats(Vec<StatsSample>),
     /// An engine action finished: what to tell the user (the lists are reloaded).
     Done(Result<String, String>),
+    /// A container was run from the form (the lists are reloaded and it is selected).
+    Ran {
+        id: String,
+        text: String,
+    },
     /// Something to tell the user that changed nothing in the engine.
     Notice(Result<String, String>),
     /// A second passed (relative times move on).
@@ -83,6 +88,8 @@ pub enum Effect {
     Reload,
     /// Engine work, run as a task that reports back with [`Msg::Done`].
     Job(Job),
+    /// `run -d` from the form, as a task that reports back with [`Msg::Ran`].
+    Run(Box<crate::engine::container::CreateRequest>),
     /// Work out what a prune on this pane would remove, to ask first.
     PrunePreview(Pane),
     /// Stream this container's logs (replacing any earlier stream), tagged with a generation.
@@ -124,12 +131,39 @@ pub enum Effect {
     Pull(String),
 }
 
-/// Handles one message, then starts or stops the log stream when what the logs pane should
-/// show changed.
+/// Handles one message, keeps each list's selection on the same item when the list was
+/// reordered under it, then starts or stops the log stream when what the logs pane should show
+/// changed.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    // Only these can reorder a list (new lists, a filter or sort, figures a sort uses); with a
+    // resize (the layout decides whether logs show), only these change what the logs show.
+    let reorders = matches!(msg, Msg::Key(_) | Msg::Mouse(_) | Msg::Loaded(_) | Msg::Stats(_));
+    let resync = reorders || matches!(msg, Msg::Resize(..));
+    let before = reorders.then(|| Pane::LISTS.map(|l| (app.selected[l.index()], app.selected_key(l))));
     let mut effects = handle(app, msg);
-    effects.extend(sync_logs(app));
+    if let Some(before) = before {
+        keep_selection(app, before);
+    }
+    if resync {
+        effects.extend(sync_logs(app));
+    }
     effects
+}
+
+/// A selection is a row index, so reordering a list (a filter set or cleared, a sort, new
+/// lists, a sort by CPU moving rows every second) would silently select another item and point
+/// the logs pane and every action at it. Unless the message moved the selection itself, it
+/// follows the item it was on (the nearest row when that item is gone).
+fn keep_selection(app: &mut App, before: [(usize, Option<String>); 3]) {
+    for (list, (index, key)) in Pane::LISTS.into_iter().zip(before) {
+        let now = app.selected[list.index()];
+        if now != index || app.selected_key(list) == key {
+            continue;
+        }
+        let rows = app.targets_of(list);
+        let found = key.and_then(|k| rows.iter().position(|r| r.0 == k));
+        app.selected[list.index()] = found.unwrap_or(now.min(rows.len().saturating_sub(1)));
+    }
 }
 
 fn handle(app: &mut App, msg: Msg) -> Vec<Effect> {
@@ -152,9 +186,16 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Effect> {
             let live: std::collections::HashSet<&str> =
                 app.lists.containers.iter().map(|c| c.container.id()).collect();
             app.history.retain(|id, _| live.contains(id.as_str()));
-            let rows: std::collections::HashSet<String> = app.targets().0.into_iter().map(|t| t.0).collect();
+            let rows: std::collections::HashSet<String> =
+                app.targets_of(app.pane.list()).into_iter().map(|t| t.0).collect();
             app.marked.retain(|key| rows.contains(key));
-            clamp_selection(app);
+            // A container just run from the form: select it.
+            if let Some(id) = app.select_on_load.take() {
+                match app.visible_containers().iter().position(|c| c.container.id() == id) {
+                    Some(i) => app.selected[Pane::Containers.index()] = i,
+                    None => app.select_on_load = Some(id),
+                }
+            }
             app.dirty = true;
             vec![]
         }
@@ -167,6 +208,11 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Done(result) => {
             tell(app, result);
+            vec![Effect::Reload]
+        }
+        Msg::Ran { id, text } => {
+            tell(app, Ok(text));
+            app.select_on_load = Some(id);
             vec![Effect::Reload]
         }
         Msg::Notice(result) => {
@@ -229,13 +275,6 @@ fn tell(app: &mut App, result: Result<String, String>) {
         Err(text) => Notice { text, error: true },
     });
     app.dirty = true;
-}
-
-fn clamp_selection(app: &mut App) {
-    let n = app.row_count();
-    if app.selected_index() >= n {
-        app.set_selected(n.saturating_sub(1));
-    }
 }
 
 fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
@@ -319,6 +358,11 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
 }
 
 fn action(app: &mut App, a: Action) -> Vec<Effect> {
+    // One refusal for every key and the palette alike: the keymap says what changes things.
+    if app.read_only && keymap::info(a).mutating {
+        app.notice = Some(Notice { text: "read-only mode: nothing can be changed".into(), error: true });
+        return vec![];
+    }
     let rows = app.row_count();
     let log_keys = matches!(
         a,
@@ -377,7 +421,7 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
             if columns == 0 {
                 app.notice = Some(Notice { text: "this pane has no list to sort".into(), error: true });
             } else {
-                let sort = &mut app.sort[Pane::ALL.iter().position(|p| *p == app.pane).unwrap_or(0)];
+                let sort = &mut app.sort[app.pane.index()];
                 if a == Action::SortNext {
                     sort.column = (sort.column + 1) % columns;
                 } else {
@@ -386,9 +430,6 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
                 let text = format!("sorted by {}", app.sort_name().unwrap_or_default());
                 app.notice = Some(Notice { text, error: false });
             }
-        }
-        Action::Pull if app.read_only => {
-            app.notice = Some(Notice { text: "read-only mode: nothing can be changed".into(), error: true });
         }
         Action::Pull => {
             // Reopens the dialog as it was left, unless its pull is over: then a fresh one.
@@ -413,8 +454,7 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
             return container_action(app, a);
         }
         Action::Mark => {
-            let (targets, selected) = app.targets();
-            if let Some((key, _)) = targets.into_iter().nth(selected) {
+            if let Some((key, _)) = app.selected_target() {
                 if !app.marked.remove(&key) {
                     app.marked.insert(key);
                 }

@@ -12,9 +12,6 @@ fn refuse(app: &mut App, text: impl Into<String>) -> Vec<Effect> {
 
 /// Create, tag, remove, prune, connect, disconnect on the images or networks pane.
 pub(super) fn object_action(app: &mut App, a: Action) -> Vec<Effect> {
-    if app.read_only {
-        return refuse(app, "read-only mode: nothing can be changed");
-    }
     let pane = app.pane;
     match (a, pane) {
         (Action::Prune, Pane::Images | Pane::Networks) => return vec![Effect::PrunePreview(pane)],
@@ -28,16 +25,17 @@ pub(super) fn object_action(app: &mut App, a: Action) -> Vec<Effect> {
         _ => return refuse(app, format!("{} works on the images and networks panes", keymap::info(a).name)),
     }
     let targets = app.action_targets();
-    let Some(first) = targets.first().cloned() else {
+    // Create, tag, connect and disconnect work on the selected row, marks or not.
+    let Some(selected) = app.selected_target() else {
         return refuse(app, "nothing selected");
     };
     let names = targets.iter().map(|t| t.1.as_str()).collect::<Vec<_>>().join(", ");
     match a {
-        Action::Create => app.mode = Mode::Form(Form::run(&first.1)),
+        Action::Create => app.mode = Mode::Form(Form::run(&selected.1)),
         Action::Tag => {
-            let image = super::targets::selected_id(app).unwrap_or(first.0);
+            let image = super::targets::selected_id(app).unwrap_or(selected.0.clone());
             app.mode = Mode::Prompt(Prompt {
-                title: format!("another name for {}", first.1),
+                title: format!("another name for {}", selected.1),
                 text: String::new(),
                 purpose: PromptFor::Tag(image),
             });
@@ -63,7 +61,7 @@ pub(super) fn object_action(app: &mut App, a: Action) -> Vec<Effect> {
             let members: Vec<&str> = app
                 .visible_networks()
                 .iter()
-                .find(|n| n.network.id == first.0)
+                .find(|n| n.network.id == selected.0)
                 .map(|n| n.containers.iter().map(String::as_str).collect())
                 .unwrap_or_default();
             let connect = a == Action::Connect;
@@ -76,14 +74,14 @@ pub(super) fn object_action(app: &mut App, a: Action) -> Vec<Effect> {
                 .collect();
             if candidates.is_empty() {
                 let why = if connect { "every container is on it already" } else { "no container is on it" };
-                return refuse(app, format!("{}: {why}", first.1));
+                return refuse(app, format!("{}: {why}", selected.1));
             }
             let verb = if connect { "connect to" } else { "disconnect from" };
             app.mode = Mode::Choose(Choice {
-                title: format!("{verb} {}", first.1),
+                title: format!("{verb} {}", selected.1),
                 options: candidates.iter().map(|c| c.1.clone()).collect(),
                 selected: 0,
-                purpose: ChoiceFor::Network { network: first, connect, candidates },
+                purpose: ChoiceFor::Network { network: selected, connect, candidates },
             });
         }
         _ => {}
@@ -103,20 +101,20 @@ pub(super) fn form_key(app: &mut App, mut form: Form, k: KeyEvent) -> Vec<Effect
         KeyCode::Tab | KeyCode::Down => form.step(false),
         KeyCode::BackTab | KeyCode::Up => form.step(true),
         KeyCode::Enter => {
-            let job = match &form.purpose {
-                FormFor::Run(_) => form.run_request().map(|r| Job::Run(Box::new(r))),
-                FormFor::Network => form.network_request().map(Job::CreateNetwork),
+            let effect = match &form.purpose {
+                FormFor::Run(_) => form.run_request().map(|r| Effect::Run(Box::new(r))),
+                FormFor::Network => form.network_request().map(|n| Effect::Job(Job::CreateNetwork(n))),
             };
-            match job {
-                Ok(job) => {
+            match effect {
+                Ok(effect) => {
                     app.mode = Mode::Normal;
-                    if matches!(job, Job::Run(_)) {
-                        // The new container is the newest: show it.
+                    if matches!(effect, Effect::Run(_)) {
+                        // The containers pane, where the new one is selected once it is listed.
                         app.pane = Pane::Containers;
                         app.set_filter("");
-                        app.set_selected(0);
+                        app.marked.clear();
                     }
-                    return vec![Effect::Job(job)];
+                    return vec![effect];
                 }
                 Err(e) => form.error = Some(e),
             }

@@ -42,10 +42,6 @@ pub(super) fn subject_action(app: &mut App, a: Action) -> Vec<Effect> {
 }
 
 pub(super) fn container_action(app: &mut App, a: Action) -> Vec<Effect> {
-    if app.read_only {
-        app.notice = Some(Notice { text: "read-only mode: nothing can be changed".into(), error: true });
-        return vec![];
-    }
     if !matches!(app.pane, Pane::Containers | Pane::Logs | Pane::Stats) {
         app.notice = Some(Notice {
             text: format!("{} works on the containers pane", keymap::info(a).name),
@@ -83,8 +79,8 @@ pub(super) fn container_action(app: &mut App, a: Action) -> Vec<Effect> {
         });
         return vec![];
     }
-    // One container at a time for the rest (the selected one).
-    let (id, name) = targets[0].clone();
+    // One container at a time for the rest: the selected one, marks or not.
+    let Some((id, name)) = app.selected_target() else { return vec![] };
     match a {
         Action::Attach => return vec![Effect::Attach { id, name }],
         Action::Exec => return vec![Effect::Exec { id, name, args: vec!["sh".into()] }],

@@ -116,10 +116,11 @@ fn the_log_stream_follows_what_is_shown() {
     press(&mut app, 'l');
     let g = app.logs.generation;
     update(&mut app, Msg::Logs(g, LogBatch { ended: true, ..Default::default() }));
-    let now = app.now;
-    assert_eq!(update(&mut app, Msg::Tick(now)), vec![], "same start: nothing to follow");
-    app.lists.containers[0].container.row.started_at += 1;
-    let fx = update(&mut app, Msg::Tick(now));
+    let same = Box::new(app.lists.clone());
+    assert_eq!(update(&mut app, Msg::Loaded(same)), vec![], "same start: nothing to follow");
+    let mut restarted = Box::new(app.lists.clone());
+    restarted.containers[0].container.row.started_at += 1;
+    let fx = update(&mut app, Msg::Loaded(restarted));
     assert!(matches!(&fx[..], [Effect::FollowLogs { generation, .. }] if *generation == g + 1));
     app.pane = Pane::Containers;
     let fx = update(&mut app, Msg::Resize(160, 48));
@@ -213,13 +214,71 @@ fn sort_keys_cycle_columns_and_reverse() {
     assert_eq!(names(&app), ["db", "worker", "web"], "by state: exited, paused, running");
     press(&mut app, '>');
     assert_eq!(names(&app)[0], "web", "by CPU: the only one with figures first");
-    // The logs follow the selected row of the sorted list.
     press(&mut app, '>');
     press(&mut app, '>');
     assert_eq!(app.sort_name().as_deref(), Some("created"));
     app.pane = Pane::Logs;
     press(&mut app, '>');
     assert!(app.notice.as_ref().is_some_and(|n| n.error));
+}
+
+#[test]
+fn the_selection_stays_on_its_item_when_the_list_reorders() {
+    let mut app = testdata::app();
+    let selected = |app: &App| app.selected_container().map(|c| c.container.row.name.clone());
+    // A filter, then Tab to the logs (which clears it): still db, and its logs.
+    press(&mut app, '/');
+    type_text(&mut app, "db");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(selected(&app).as_deref(), Some("db"));
+    let fx = key(&mut app, KeyCode::Tab);
+    assert_eq!(app.pane, Pane::Logs);
+    assert_eq!(selected(&app).as_deref(), Some("db"));
+    assert!(matches!(&fx[..], [Effect::FollowLogs { id, .. }] if *id == "c".repeat(64)), "{fx:?}");
+    // A sort that moves it: still db.
+    key(&mut app, KeyCode::BackTab);
+    press(&mut app, '>');
+    assert_eq!(selected(&app).as_deref(), Some("db"));
+    // New lists without it: the nearest row; a move by key is kept.
+    let mut fewer = Box::new(app.lists.clone());
+    fewer.containers.retain(|c| c.container.row.name != "db");
+    update(&mut app, Msg::Loaded(fewer));
+    assert!(selected(&app).is_some());
+    press(&mut app, 'g');
+    assert_eq!(app.selected_index(), 0);
+}
+
+#[test]
+fn single_row_actions_take_the_selected_row_even_with_marks() {
+    let mut app = testdata::app();
+    press(&mut app, ' ');
+    assert!(app.marked.contains(&"a".repeat(64)), "web marked, worker now selected");
+    let fx = press(&mut app, 'e');
+    assert!(matches!(&fx[..], [Effect::Exec { name, .. }] if name == "worker"), "{fx:?}");
+    // The logs pane shows no marks, so actions there take its container only.
+    press(&mut app, 'l');
+    let fx = press(&mut app, 's');
+    assert!(
+        matches!(&fx[..], [Effect::Job(Job::Container(Action::Stop, t))] if t.len() == 1 && t[0].1 == "worker")
+    );
+}
+
+#[test]
+fn pausing_follow_keeps_the_bottom_line_and_read_only_covers_the_palette() {
+    let mut app = testdata::app();
+    // web's lines are loaded already.
+    press(&mut app, 'l');
+    let bottom = app.logs.bottom();
+    assert!(bottom > 0);
+    press(&mut app, 'f');
+    assert!(!app.logs.follow);
+    assert_eq!(app.logs.bottom(), bottom, "the view stays where it was");
+    app.read_only = true;
+    press(&mut app, ':');
+    type_text(&mut app, "stop");
+    // The palette lists no mutating action in read-only mode; stop is not run.
+    let fx = key(&mut app, KeyCode::Enter);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Job(_))), "{fx:?}");
 }
 
 #[test]
@@ -270,9 +329,8 @@ fn the_wheel_scrolls_and_a_click_selects_a_row() {
     assert_eq!(app.selected_index(), 2, "below the last row: nothing");
     // In the logs pane the wheel scrolls the logs (of web, the first row).
     press(&mut app, 'g');
-    app.pane = Pane::Logs;
-    let now = app.now;
-    update(&mut app, Msg::Tick(now));
+    let fx = press(&mut app, 'l');
+    assert!(matches!(&fx[..], [Effect::FollowLogs { id, .. }] if *id == "a".repeat(64)), "{fx:?}");
     assert!(app.logs.follow);
     update(&mut app, Msg::Mouse(at(MouseEventKind::ScrollUp, 5, 5)));
     assert!(!app.logs.follow);
@@ -331,7 +389,7 @@ fn image_actions_remove_tag_and_run_form() {
     }
     type_text(&mut app, "80");
     let fx = key(&mut app, KeyCode::Enter);
-    let [Effect::Job(Job::Run(req))] = &fx[..] else { panic!("{fx:?}") };
+    let [Effect::Run(req)] = &fx[..] else { panic!("{fx:?}") };
     assert_eq!(
         (req.name.as_deref(), req.image.as_str()),
         (Some("front"), "127.0.0.1:5000/fixtures/busybox:latest")
