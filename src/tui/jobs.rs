@@ -172,7 +172,10 @@ async fn lifecycle(engine: &Arc<Engine>, action: Action, id: &str) -> crate::eng
         },
         Action::Remove => engine.remove_container(id, false).await,
         Action::ForceRemove => engine.remove_container(id, true).await,
-        _ => Ok(()),
+        other => Err(crate::engine::Error::InvalidArgument(format!(
+            "{} is not a container lifecycle action",
+            keymap::info(other).name
+        ))),
     }
 }
 

@@ -155,12 +155,6 @@ impl LogView {
         };
     }
 
-    /// Lines dropped from the ring so far (numbering starts at 0, so the first kept line's
-    /// number is the count).
-    pub fn dropped(&self) -> u64 {
-        self.first
-    }
-
     /// Sequence number after the newest line.
     pub fn end(&self) -> u64 {
         self.first + self.lines.len() as u64
@@ -286,7 +280,7 @@ mod tests {
     fn the_ring_is_bounded_and_numbers_stay() {
         let mut v = view(MAX_LINES + 50);
         assert_eq!(v.lines.len(), MAX_LINES);
-        assert_eq!((v.first, v.dropped()), (50, 50));
+        assert_eq!(v.first, 50, "the first kept line's number counts those dropped");
         assert_eq!(v.get(50).unwrap().text, "line 50");
         assert!(v.get(49).is_none());
         // Bytes bound too: a few huge lines push out the rest.

@@ -265,7 +265,11 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
                     });
                 }
                 Effect::PrunePreview(pane) => {
-                    pending.extend(update(&mut app, Msg::Ask(jobs::prune_preview(&engine, pane))));
+                    // Off the loop: a preview reads every image and layer.
+                    let (engine, tx) = (Arc::clone(&engine), tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let _ = tx.send(Msg::Ask(jobs::prune_preview(&engine, pane)));
+                    });
                 }
                 Effect::FollowLogs { generation, id, range } => {
                     log_stream = match engine.stream_logs(&id, range.query(chrono::Utc::now())) {
@@ -359,7 +363,7 @@ pub async fn run(engine: Arc<Engine>, opts: TuiOptions) -> Result<(), String> {
             }
         }
     }
-    set_mouse(false);
+    // Dropping the screen restores the terminal (mouse capture off too).
     drop(screen);
     Ok(())
 }

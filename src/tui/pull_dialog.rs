@@ -54,22 +54,34 @@ impl PullDialog {
         }
     }
 
-    /// The rows of the current list stage that pass the typed filter.
-    pub fn rows(&self) -> Vec<String> {
+    /// The rows of the current list stage that pass the typed filter (case-insensitive), as
+    /// indexes into that stage's list.
+    pub fn matching(&self) -> Vec<usize> {
         let filter = self.input.to_lowercase();
-        let keep = |s: &String| filter.is_empty() || s.to_lowercase().contains(&filter);
+        let keep = |s: &str| filter.is_empty() || s.to_lowercase().contains(&filter);
         match self.stage {
-            Stage::Registry => self.registries.clone(),
-            Stage::Repositories => self.repositories.iter().filter(|r| keep(r)).cloned().collect(),
-            Stage::Tags => self.tags.iter().map(|t| t.tag.clone()).filter(keep).collect(),
+            Stage::Registry => (0..self.registries.len()).collect(),
+            Stage::Repositories => {
+                (0..self.repositories.len()).filter(|&i| keep(&self.repositories[i])).collect()
+            }
+            Stage::Tags => (0..self.tags.len()).filter(|&i| keep(&self.tags[i].tag)).collect(),
             Stage::Progress => vec![],
         }
     }
 
-    /// The tag details of the selected row at the tags stage.
-    pub fn selected_tag(&self) -> Option<&TagDetails> {
-        let name = self.rows().get(self.selected).cloned()?;
-        self.tags.iter().find(|t| t.tag == name)
+    /// The name of the row at index `i` of the current stage's list.
+    pub fn name(&self, i: usize) -> &str {
+        match self.stage {
+            Stage::Registry => &self.registries[i],
+            Stage::Repositories => &self.repositories[i],
+            Stage::Tags => &self.tags[i].tag,
+            Stage::Progress => "",
+        }
+    }
+
+    /// The names of the rows that pass the filter.
+    pub fn rows(&self) -> Vec<&str> {
+        self.matching().into_iter().map(|i| self.name(i)).collect()
     }
 
     /// Moves the selection; at the registry stage the input follows it.
@@ -80,14 +92,14 @@ impl PullDialog {
         }
         self.selected = (self.selected as i64 + delta).clamp(0, n as i64 - 1) as usize;
         if self.stage == Stage::Registry {
-            self.input = self.rows()[self.selected].clone();
+            self.input = self.registries[self.selected].clone();
         }
     }
 
     /// One stage back (from the first, nothing).
-    pub fn back(&mut self) -> bool {
+    pub fn back(&mut self) {
         let (stage, input) = match self.stage {
-            Stage::Registry => return false,
+            Stage::Registry => return,
             Stage::Repositories => (Stage::Registry, self.registry.clone()),
             Stage::Tags => (Stage::Repositories, String::new()),
             Stage::Progress => (Stage::Tags, String::new()),
@@ -97,7 +109,6 @@ impl PullDialog {
         self.selected = 0;
         self.error = None;
         self.loading = false;
-        true
     }
 }
 
@@ -213,9 +224,11 @@ mod tests {
         d.repositories = vec!["fixtures/busybox".into(), "fixtures/debian".into(), "other/app".into()];
         d.input = "fix".into();
         assert_eq!(d.rows().len(), 2);
-        assert!(d.back());
+        d.back();
+        assert_eq!(d.stage, Stage::Registry);
         assert_eq!((d.stage, d.input.as_str()), (Stage::Registry, "ghcr.io"));
-        assert!(!d.back());
+        d.back();
+        assert_eq!(d.stage, Stage::Registry, "nothing before the first stage");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::io::{Stdout, stdout};
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::{cursor, execute, terminal};
+use ratatui::crossterm::{cursor, event, execute, terminal};
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -14,9 +14,11 @@ pub struct Screen {
     pub term: Term,
 }
 
+/// The user's terminal as it was: mouse reporting off too (a captured mouse would send escape
+/// sequences into the shell after gantry, or into an exec'd one during a hand-over).
 fn restore() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(stdout(), event::DisableMouseCapture, terminal::LeaveAlternateScreen, cursor::Show);
 }
 
 impl Screen {
@@ -46,9 +48,10 @@ impl Screen {
         drawn
     }
 
-    /// Gives the terminal back as it was before the UI (for a hand-over).
+    /// Gives the terminal back as it was before the UI (for a hand-over); the caller captures
+    /// the mouse again afterwards if it wants it.
     pub fn suspend(&mut self) -> std::io::Result<()> {
-        execute!(stdout(), terminal::LeaveAlternateScreen, cursor::Show)?;
+        execute!(stdout(), event::DisableMouseCapture, terminal::LeaveAlternateScreen, cursor::Show)?;
         terminal::disable_raw_mode()
     }
 

@@ -76,7 +76,8 @@ impl Theme {
             error: get("error")?,
             ok: get("ok")?,
             chart: get("chart")?,
-            r#match: get("match")?,
+            // Themes written before search matches had a colour of their own use the chart's.
+            r#match: if f.colors.contains_key("match") { get("match")? } else { get("chart")? },
             monochrome: false,
         })
     }
@@ -119,10 +120,11 @@ impl Theme {
         }
     }
 
-    /// A search match: dark text on the match colour (reversed without colour).
+    /// A search match: dark text on the match colour (without colour: bold and underlined, so
+    /// a match on the reversed selection still shows).
     pub fn matched(&self) -> Style {
         if self.monochrome {
-            Style::default().add_modifier(Modifier::REVERSED)
+            Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
         } else {
             Style::default().fg(Color::Black).bg(self.r#match)
         }
@@ -168,5 +170,15 @@ mod tests {
         let mono = Theme::default_dark().without_colour();
         assert_eq!(mono.state(State::Exited), Style::default());
         assert!(mono.selected().add_modifier.contains(Modifier::REVERSED));
+        assert!(mono.matched().add_modifier.contains(Modifier::UNDERLINED), "distinct from the selection");
+        // A theme without the newer `match` role still loads, with the chart's colour.
+        let old = BUILT_IN[0]
+            .1
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("match"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let t = Theme::parse(&old).unwrap();
+        assert_eq!(t.r#match, t.chart);
     }
 }

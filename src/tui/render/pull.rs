@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use crate::engine::events::LayerStatus;
-use crate::text::{human_size, short_id};
+use crate::text::human_size;
 use crate::tui::app::App;
 use crate::tui::pull_dialog::{LayerTrack, PullDialog, PullState, PullTrack, Stage};
 
@@ -26,7 +26,7 @@ fn bar(app: &App, done: u64, total: u64, width: usize) -> String {
 /// One layer's line: short digest, bar, bytes, rate and what it is doing.
 fn layer_line<'a>(app: &App, l: &LayerTrack, now: i64) -> Line<'a> {
     let t = &app.theme;
-    let short = short_id(l.digest.hex(), false);
+    let short = l.digest.short();
     let width = 24;
     let (bar_text, figures, what, style) = match &l.status {
         LayerStatus::Waiting => (bar(app, 0, 1, width), String::new(), "waiting".to_string(), t.fg(t.muted)),
@@ -94,27 +94,34 @@ fn progress_lines<'a>(app: &App, reference: &str, p: &PullTrack) -> Vec<Line<'a>
     lines
 }
 
-fn list_lines<'a>(app: &App, d: &PullDialog, width: u16) -> Vec<Line<'a>> {
+/// The rows on screen (from `offset`, `height` of them) of the current list stage.
+fn list_lines<'a>(app: &App, d: &PullDialog, width: u16, offset: usize, height: usize) -> Vec<Line<'a>> {
     let t = &app.theme;
     // Tags leave room for digest, platforms and size on narrow screens.
     let name_width =
         if d.stage == Stage::Tags { (width as usize).saturating_sub(56).clamp(8, 32) } else { 48 };
-    d.rows()
+    d.matching()
         .into_iter()
         .enumerate()
-        .map(|(i, name)| {
+        .skip(offset)
+        .take(height)
+        .map(|(row, i)| {
+            let name = d.name(i);
             let mut spans = vec![Span::styled(format!(" {name:<name_width$}"), t.fg(t.text))];
             if d.stage == Stage::Tags {
-                if let Some(tag) = d.tags.iter().find(|x| x.tag == name) {
-                    let digest = short_id(tag.digest.hex(), false);
-                    spans.push(Span::styled(
-                        format!(" {digest} {:>9}  {}", human_size(tag.size), tag.platforms.join(",")),
-                        t.fg(t.muted),
-                    ));
-                }
+                let tag = &d.tags[i];
+                spans.push(Span::styled(
+                    format!(
+                        " {} {:>9}  {}",
+                        tag.digest.short(),
+                        human_size(tag.size),
+                        tag.platforms.join(",")
+                    ),
+                    t.fg(t.muted),
+                ));
             }
             let line = Line::from(spans);
-            if i == d.selected { line.style(t.selected()) } else { line }
+            if row == d.selected { line.style(t.selected()) } else { line }
         })
         .collect()
 }
@@ -164,10 +171,9 @@ pub fn dialog(app: &App, f: &mut Frame<'_>, d: &PullDialog) {
             None => vec![],
         }
     } else {
-        let rows = list_lines(app, d, list.width);
         let height = list.height as usize;
         let offset = (d.selected + 1).saturating_sub(height);
-        rows.into_iter().skip(offset).collect()
+        list_lines(app, d, list.width, offset, height)
     };
     f.render_widget(Paragraph::new(body), list);
     f.render_widget(Paragraph::new(Span::styled(hint, t.fg(t.muted))), help);

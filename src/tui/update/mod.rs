@@ -281,10 +281,13 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     app.dirty = true;
     match app.mode.clone() {
         Mode::Help(top) => {
+            // The help lists the actions (those that change nothing, read-only), bordered.
+            let lines = keymap::ACTIONS.iter().filter(|i| !(app.read_only && i.mutating)).count() as u16;
+            let last = lines.saturating_sub(app.size.1.saturating_sub(2));
             app.mode = match app.keymap.action(&k) {
-                Some(Action::Down) => Mode::Help(top.saturating_add(1)),
+                Some(Action::Down) => Mode::Help(top.saturating_add(1).min(last)),
                 Some(Action::Up) => Mode::Help(top.saturating_sub(1)),
-                Some(Action::PageDown) => Mode::Help(top.saturating_add(10)),
+                Some(Action::PageDown) => Mode::Help(top.saturating_add(10).min(last)),
                 Some(Action::PageUp) => Mode::Help(top.saturating_sub(10)),
                 _ => Mode::Normal,
             };

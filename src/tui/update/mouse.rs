@@ -33,7 +33,7 @@ pub(super) fn event(app: &mut App, m: MouseEvent) -> Vec<Effect> {
         if m.column >= area.x
             && m.column < area.x + area.width
             && m.row >= first_row
-            && m.row < area.y + area.height - 1
+            && m.row < (area.y + area.height).saturating_sub(1)
         {
             // The table scrolls just enough to keep the selection in view (as ratatui does).
             let offset = (app.selected_index() + 1).saturating_sub(rows);

@@ -29,7 +29,7 @@ pub(super) fn object_action(app: &mut App, a: Action) -> Vec<Effect> {
     let Some(selected) = app.selected_target() else {
         return refuse(app, "nothing selected");
     };
-    let names = targets.iter().map(|t| t.1.as_str()).collect::<Vec<_>>().join(", ");
+    let names = super::targets::names(&targets);
     match a {
         Action::Create => app.mode = Mode::Form(Form::run(&selected.1)),
         Action::Tag => {

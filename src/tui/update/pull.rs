@@ -34,14 +34,14 @@ pub(super) fn pull_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                     return vec![Effect::LoadRepositories(typed)];
                 }
                 Stage::Repositories => {
-                    if let Some(repo) = d.rows().get(d.selected).cloned() {
+                    if let Some(repo) = d.rows().get(d.selected).map(|r| r.to_string()) {
                         d.repository = repo.clone();
                         d.loading = true;
                         return vec![Effect::LoadTags(format!("{}/{repo}", d.registry))];
                     }
                 }
                 Stage::Tags => {
-                    if let Some(tag) = d.rows().get(d.selected).cloned() {
+                    if let Some(tag) = d.rows().get(d.selected).map(|t| t.to_string()) {
                         let reference = format!("{}/{}:{tag}", d.registry, d.repository);
                         return start_pull(app, &reference, now);
                     }

@@ -17,6 +17,17 @@ pub(super) fn selected_id(app: &App) -> Option<String> {
     }
 }
 
+/// The targets' names for a question or a title: a few, then how many more (a dialog must not
+/// grow past the screen with many marked rows).
+pub(super) fn names(targets: &[(String, String)]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = targets.iter().take(SHOWN).map(|t| t.1.as_str()).collect::<Vec<_>>().join(", ");
+    if targets.len() > SHOWN {
+        text.push_str(&format!(" and {} more", targets.len() - SHOWN));
+    }
+    text
+}
+
 /// Read-only actions on whatever is selected: inspect, top/history, ports, copy ID.
 pub(super) fn subject_action(app: &mut App, a: Action) -> Vec<Effect> {
     let Some(id) = selected_id(app) else {
@@ -55,7 +66,7 @@ pub(super) fn container_action(app: &mut App, a: Action) -> Vec<Effect> {
         return vec![];
     }
     if matches!(a, Action::Remove | Action::ForceRemove) {
-        let names = targets.iter().map(|t| t.1.as_str()).collect::<Vec<_>>().join(", ");
+        let names = names(&targets);
         let question = match a {
             Action::ForceRemove => format!("remove {names}, even if running?"),
             _ => format!("remove {names}?"),
@@ -69,10 +80,7 @@ pub(super) fn container_action(app: &mut App, a: Action) -> Vec<Effect> {
     }
     if a == Action::Kill {
         app.mode = Mode::Choose(Choice {
-            title: format!(
-                "signal for {}",
-                targets.iter().map(|t| t.1.as_str()).collect::<Vec<_>>().join(", ")
-            ),
+            title: format!("signal for {}", names(&targets)),
             options: SIGNALS.iter().map(|s| s.to_string()).collect(),
             selected: 0,
             purpose: ChoiceFor::Kill(targets),

@@ -49,6 +49,14 @@ fn filter_read_only_and_help() {
     assert!(app.notice.as_ref().is_some_and(|n| n.error && n.text.contains("read-only")));
     press(&mut app, '?');
     assert_eq!(app.mode, Mode::Help(0));
+    // Scrolling stops at the last page (80x24: 22 lines show), so one k moves back at once.
+    for _ in 0..5 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    let shown = keymap::ACTIONS.iter().filter(|i| !i.mutating).count() as u16;
+    assert_eq!(app.mode, Mode::Help(shown - 22));
+    press(&mut app, 'k');
+    assert_eq!(app.mode, Mode::Help(shown - 23));
     press(&mut app, 'x');
     assert_eq!(app.mode, Mode::Normal);
     press(&mut app, 'q');
@@ -246,6 +254,13 @@ fn the_selection_stays_on_its_item_when_the_list_reorders() {
     assert!(selected(&app).is_some());
     press(&mut app, 'g');
     assert_eq!(app.selected_index(), 0);
+}
+
+#[test]
+fn questions_name_a_few_targets_then_count_the_rest() {
+    let many: Vec<(String, String)> = (0..8).map(|i| (i.to_string(), format!("c{i}"))).collect();
+    assert_eq!(super::targets::names(&many), "c0, c1, c2, c3, c4 and 3 more");
+    assert_eq!(super::targets::names(&many[..2]), "c0, c1");
 }
 
 #[test]
