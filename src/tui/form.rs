@@ -127,8 +127,8 @@ impl Form {
                 restart_policy,
                 port_bindings,
                 network_mode,
-                ipc_mode: "private".into(),
-                log_config: LogConfig { kind: "gantry-file".into(), config: Default::default() },
+                ipc_mode: HostConfig::DEFAULT_IPC.into(),
+                log_config: LogConfig::gantry_file(Default::default()),
                 ..Default::default()
             },
             ..Default::default()

@@ -104,6 +104,13 @@ pub struct LogConfig {
     pub config: BTreeMap<String, String>,
 }
 
+impl LogConfig {
+    /// The monitor's log file (the only driver), with `--log-opt` options.
+    pub fn gantry_file(config: BTreeMap<String, String>) -> Self {
+        Self { kind: "gantry-file".into(), config }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct DeviceMapping {
@@ -166,6 +173,9 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
+    /// `--ipc` when not given: a namespace of the container's own.
+    pub const DEFAULT_IPC: &'static str = "private";
+
     /// The ports to publish: `-p` bindings, plus (with `-P`) every exposed port not bound
     /// explicitly, on an ephemeral host port.
     pub fn published(&self, config: &ContainerConfig) -> Vec<(String, Vec<PortBinding>)> {
