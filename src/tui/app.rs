@@ -481,7 +481,11 @@ impl App {
 
     /// How the screen is divided at the current size.
     pub fn layout(&self) -> ScreenLayout {
-        let (w, h) = self.size;
+        self.layout_for(self.size)
+    }
+
+    /// How a screen of `(w, h)` is divided (render passes the frame's own size).
+    pub fn layout_for(&self, (w, h): (u16, u16)) -> ScreenLayout {
         let details = self.pane == Pane::Containers && w >= WIDE;
         ScreenLayout { details, logs_below: details && h >= TALL }
     }

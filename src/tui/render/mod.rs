@@ -35,7 +35,7 @@ struct Areas {
 fn areas(app: &App, full: Rect) -> Areas {
     let [tabs, body, bottom] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(full);
-    let layout = app.layout();
+    let layout = app.layout_for((full.width, full.height));
     let (left, details) = if layout.details {
         let [left, details] =
             Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
