@@ -19,6 +19,10 @@ use crate::tui::log_view::LogView;
 /// character, are dropped: a container's output must never reach the real terminal as
 /// commands.
 fn styled_text(text: &str) -> Vec<Span<'static>> {
+    // Most lines are plain: no escape to parse, no control character to drop.
+    if !text.chars().any(char::is_control) {
+        return vec![Span::raw(text.to_owned())];
+    }
     let text = text.replace('\t', "    ");
     let parsed = text.as_bytes().into_text().ok();
     let spans: Vec<Span<'static>> = match parsed {
@@ -83,6 +87,7 @@ pub fn format_line(app: &App, line: &LogLine, current: bool) -> Line<'static> {
     let mut text = styled_text(&line.text);
     if !v.matcher.is_all() {
         let plain: String = text.iter().map(|s| s.content.as_ref()).collect();
+        // Only lines the search matches (every word) are highlighted.
         if v.matcher.is_match(&plain) {
             text = highlight(text, &v.matcher.ranges(&plain), t.matched());
         }
