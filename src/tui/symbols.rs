@@ -73,6 +73,30 @@ impl Symbols {
         if self.ascii { " - " } else { " · " }
     }
 
+    /// Text for the screen: in ASCII mode the few non-ASCII signs of titles, hints and key
+    /// names (dashes, ellipses, arrows, separators) spelled in ASCII.
+    pub fn text(self, s: &str) -> std::borrow::Cow<'_, str> {
+        if !self.ascii || s.is_ascii() {
+            return std::borrow::Cow::Borrowed(s);
+        }
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            match c {
+                '—' => out.push('-'),
+                '…' => out.push_str("..."),
+                '›' => out.push('>'),
+                '·' => out.push('|'),
+                '↑' => out.push_str("up"),
+                '↓' => out.push_str("down"),
+                '←' => out.push_str("left"),
+                '→' => out.push_str("right"),
+                c if c.is_ascii() => out.push(c),
+                _ => out.push('?'),
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
     /// The text cursor in prompts.
     pub fn cursor(self) -> &'static str {
         if self.ascii { "_" } else { "▏" }

@@ -26,11 +26,11 @@ pub fn help(app: &App, f: &mut Frame<'_>, top: u16) {
         .map(|i| {
             Line::from(vec![
                 Span::styled(
-                    format!("{:<16}", app.keymap.keys_of(i.action).join(" ")),
+                    format!("{:<16}", app.symbols.text(&app.keymap.keys_of(i.action).join(" "))),
                     t.fg(t.accent).add_modifier(Modifier::BOLD),
                 ),
                 Span::styled(format!("{:<14}", i.name), t.fg(t.text)),
-                Span::styled(i.description, t.fg(t.muted)),
+                Span::styled(app.symbols.text(i.description), t.fg(t.muted)),
             ])
         })
         .collect();
@@ -39,7 +39,8 @@ pub fn help(app: &App, f: &mut Frame<'_>, top: u16) {
     let top = if fits { 0 } else { top.min(lines.len() as u16 - area.height.saturating_sub(2)) };
     let title =
         if fits { " Keys — any key closes " } else { " Keys — j/k scroll, any other key closes " };
-    let block = super::bordered(app, Span::styled(title, t.header_style())).border_style(t.fg(t.accent));
+    let block = super::bordered(app, Span::styled(app.symbols.text(title), t.header_style()))
+        .border_style(t.fg(t.accent));
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(lines).scroll((top, 0)).block(block), area);
 }
@@ -83,21 +84,37 @@ pub fn prompt(app: &App, f: &mut Frame<'_>, p: &Prompt) {
 }
 
 /// Rows of `items` with the selected one highlighted, in a box titled `title`.
-fn menu(app: &App, f: &mut Frame<'_>, title: &str, items: Vec<Line<'_>>, selected: usize, width: u16) {
+/// A bordered list with the selected row highlighted and kept in view, under an optional
+/// `header` line that does not scroll (the palette's input).
+fn menu(
+    app: &App,
+    f: &mut Frame<'_>,
+    title: &str,
+    header: Option<Line<'_>>,
+    items: Vec<Line<'_>>,
+    selected: usize,
+    width: u16,
+) {
     let t = &app.theme;
-    let height = (items.len() as u16 + 2).min(f.area().height.saturating_sub(2)).max(3);
+    let fixed = usize::from(header.is_some());
+    let height = ((items.len() + fixed) as u16 + 2).min(f.area().height.saturating_sub(2)).max(3);
     let area = centered(f.area(), width, height);
-    let visible = height.saturating_sub(2) as usize;
+    let visible = (height.saturating_sub(2) as usize).saturating_sub(fixed).max(1);
     let offset = (selected + 1).saturating_sub(visible);
-    let rows: Vec<Line<'_>> = items
+    let rows: Vec<Line<'_>> = header
         .into_iter()
-        .enumerate()
-        .skip(offset)
-        .take(visible)
-        .map(|(i, l)| if i == selected { l.style(t.selected()) } else { l })
+        .chain(
+            items
+                .into_iter()
+                .enumerate()
+                .skip(offset)
+                .take(visible)
+                .map(|(i, l)| if i == selected { l.style(t.selected()) } else { l }),
+        )
         .collect();
-    let block = super::bordered(app, Span::styled(format!(" {title} "), t.header_style()))
-        .border_style(t.fg(t.accent));
+    let block =
+        super::bordered(app, Span::styled(format!(" {} ", app.symbols.text(title)), t.header_style()))
+            .border_style(t.fg(t.accent));
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(rows).block(block), area);
 }
@@ -105,24 +122,28 @@ fn menu(app: &App, f: &mut Frame<'_>, title: &str, items: Vec<Line<'_>>, selecte
 pub fn choose(app: &App, f: &mut Frame<'_>, c: &Choice) {
     let t = &app.theme;
     let items = c.options.iter().map(|o| Line::from(Span::styled(format!(" {o}"), t.fg(t.text)))).collect();
-    menu(app, f, &format!("{} — enter sends, esc cancels", c.title), items, c.selected, 60);
+    menu(app, f, &format!("{} — enter sends, esc cancels", c.title), None, items, c.selected, 60);
 }
 
 /// The `:` palette: what was typed, then the matching actions with their keys.
 pub fn palette(app: &App, f: &mut Frame<'_>, p: &Palette) {
     let t = &app.theme;
-    let mut items = vec![Line::from(vec![
+    let input = Line::from(vec![
         Span::styled(":", t.fg(t.accent)),
         Span::styled(p.text.clone(), t.fg(t.text)),
         Span::styled(app.symbols.cursor(), t.fg(t.accent)),
-    ])];
+    ]);
+    let mut items = Vec::new();
     for a in p.matches(app.read_only) {
         let info = keymap::info(a);
         items.push(Line::from(vec![
             Span::styled(format!(" {:<14}", info.name), t.fg(t.text).add_modifier(Modifier::BOLD)),
-            Span::styled(format!("{:<10}", app.keymap.keys_of(a).join(" ")), t.fg(t.accent)),
-            Span::styled(info.description, t.fg(t.muted)),
+            Span::styled(
+                format!("{:<10}", app.symbols.text(&app.keymap.keys_of(a).join(" "))),
+                t.fg(t.accent),
+            ),
+            Span::styled(app.symbols.text(info.description), t.fg(t.muted)),
         ]));
     }
-    menu(app, f, "Run an action — type to narrow, enter runs", items, p.selected + 1, 90);
+    menu(app, f, "Run an action — type to narrow, enter runs", Some(input), items, p.selected, 90);
 }

@@ -39,10 +39,8 @@ pub fn form(app: &App, f: &mut Frame<'_>, form: &Form) {
     if let Some(e) = &form.error {
         lines.push(Line::from(Span::styled(format!("{indent}{e}"), t.fg(t.error))));
     }
-    lines.push(Line::from(Span::styled(
-        format!("{indent}tab/↑↓ move between fields · enter goes · esc cancels"),
-        t.fg(t.muted),
-    )));
+    let keys = app.symbols.text("tab/↑↓ move between fields · enter goes · esc cancels");
+    lines.push(Line::from(Span::styled(format!("{indent}{keys}"), t.fg(t.muted))));
     let area = centered(f.area(), 76, lines.len() as u16 + 2);
     let block = super::bordered(app, Span::styled(format!(" {} ", form.title), t.header_style()))
         .border_style(t.fg(t.accent));

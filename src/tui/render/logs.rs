@@ -42,7 +42,11 @@ fn styled_text(text: &str) -> Vec<Span<'static>> {
 }
 
 /// Splits spans so that the byte ranges of `ranges` (over the spans' joined text) get `hit`.
-fn highlight(spans: Vec<Span<'static>>, ranges: &[(usize, usize)], hit: Style) -> Vec<Span<'static>> {
+pub(super) fn highlight(
+    spans: Vec<Span<'static>>,
+    ranges: &[(usize, usize)],
+    hit: Style,
+) -> Vec<Span<'static>> {
     if ranges.is_empty() {
         return spans;
     }

@@ -249,7 +249,10 @@ fn bottom_line(app: &App, f: &mut Frame<'_>, area: Rect) {
     let mut spans = Vec::new();
     for a in hints {
         let Some(k) = app.keymap.keys_of(a).into_iter().next() else { continue };
-        spans.push(Span::styled(k, t.fg(t.accent).add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(
+            app.symbols.text(&k).into_owned(),
+            t.fg(t.accent).add_modifier(Modifier::BOLD),
+        ));
         spans.push(Span::styled(format!(" {}  ", keymap::info(a).name), t.fg(t.muted)));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -406,11 +409,40 @@ mod tests {
         assert!(!text(&draw(&app, 80, 24)).contains("line-end"));
         // ASCII: no box drawing or blocks anywhere.
         app.symbols = crate::tui::symbols::Symbols { ascii: true };
-        for pane in [Pane::Logs, Pane::Stats, Pane::Containers] {
+        for pane in [Pane::Logs, Pane::Stats, Pane::Containers, Pane::Images, Pane::Networks] {
             app.pane = pane;
             assert!(text(&draw(&app, 160, 48)).is_ascii(), "{pane:?} is ASCII");
         }
+        // And every overlay, hints and key names included.
+        app.pane = Pane::Containers;
+        app.viewer = Some(crate::tui::dialog::Viewer::new("inspect web", "{\n  \"A\": 1\n}"));
+        if let Some(v) = app.viewer.as_mut() {
+            v.toggle_fold();
+        }
+        let mut pull = crate::tui::pull_dialog::PullDialog::new(vec!["127.0.0.1:5000".into()]);
+        pull.loading = true;
+        app.pull = Some(pull);
+        let overlays = [
+            Mode::Help(0),
+            Mode::Palette(crate::tui::dialog::Palette::default()),
+            Mode::Choose(crate::tui::dialog::Choice {
+                title: "signal for web".into(),
+                options: vec!["KILL".into()],
+                selected: 0,
+                purpose: crate::tui::dialog::ChoiceFor::Kill(vec![]),
+            }),
+            Mode::Form(crate::tui::form::Form::run("web")),
+            Mode::View,
+            Mode::Pull,
+        ];
+        for mode in overlays {
+            app.mode = mode.clone();
+            let screen = text(&draw(&app, 160, 48));
+            assert!(screen.is_ascii(), "{mode:?} is ASCII:\n{screen}");
+        }
     }
+
+    const ACTIONS_LAST: usize = keymap::ACTIONS.len() - 1;
 
     #[test]
     fn dialogs() {
@@ -429,6 +461,12 @@ mod tests {
         snapshot("confirm_80x24", &draw(&app, 80, 24));
         app.mode = Mode::Palette(crate::tui::dialog::Palette { text: "st".into(), selected: 1 });
         snapshot("palette_80x24", &draw(&app, 80, 24));
+        // Scrolled to its last action, the palette still shows what was typed.
+        let last = crate::tui::dialog::Palette::default().matches(false).len() - 1;
+        app.mode = Mode::Palette(crate::tui::dialog::Palette { text: String::new(), selected: last });
+        let screen = text(&draw(&app, 80, 24));
+        assert!(screen.lines().any(|l| l.contains("│:▏")), "{screen}");
+        assert!(screen.contains(keymap::info(keymap::ACTIONS[ACTIONS_LAST].action).name), "{screen}");
         app.mode = Mode::Choose(crate::tui::dialog::Choice {
             title: "signal for web".into(),
             options: crate::tui::dialog::SIGNALS.iter().map(|s| s.to_string()).collect(),

@@ -73,7 +73,7 @@ fn layer_line<'a>(app: &App, l: &LayerTrack, now: i64) -> Line<'a> {
 fn progress_lines<'a>(app: &App, reference: &str, p: &PullTrack) -> Vec<Line<'a>> {
     let t = &app.theme;
     let (state, style) = match &p.state {
-        PullState::Resolving => ("resolving…".to_string(), t.fg(t.accent)),
+        PullState::Resolving => (app.symbols.text("resolving…").into_owned(), t.fg(t.accent)),
         PullState::Pulling => {
             let done = p
                 .layers
@@ -142,7 +142,8 @@ pub fn dialog(app: &App, f: &mut Frame<'_>, d: &PullDialog) {
         Stage::Tags => "type to narrow, ↑↓ picks, enter pulls, backspace goes back",
         Stage::Progress => "esc or enter closes; the pull goes on in the background",
     };
-    let title = format!(" {} ", crumbs.join(" › "));
+    let title = format!(" {} ", app.symbols.text(&crumbs.join(" › ")));
+    let hint = app.symbols.text(hint);
     let block = super::bordered(app, Span::styled(title, t.header_style())).border_style(t.fg(t.accent));
     let inner = block.inner(area);
     f.render_widget(Clear, area);
@@ -160,7 +161,7 @@ pub fn dialog(app: &App, f: &mut Frame<'_>, d: &PullDialog) {
         first.push(Span::styled(app.symbols.cursor(), t.fg(t.accent)));
     }
     if d.loading {
-        first.push(Span::styled("   asking the registry…", t.fg(t.accent)));
+        first.push(Span::styled(app.symbols.text("   asking the registry…"), t.fg(t.accent)));
     }
     f.render_widget(Paragraph::new(Line::from(first)), input);
     let body = if let Some(e) = &d.error {

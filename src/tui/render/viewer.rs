@@ -12,7 +12,10 @@ use crate::tui::dialog::Viewer;
 pub fn view(app: &App, f: &mut Frame<'_>, v: &Viewer) {
     let t = &app.theme;
     let area = f.area().inner(Margin { horizontal: 2, vertical: 1 });
-    let title = format!(" {} — j/k move, enter folds, / searches, esc closes ", v.title);
+    let title = app
+        .symbols
+        .text(&format!(" {} — j/k move, enter folds, / searches, esc closes ", v.title))
+        .into_owned();
     let block = super::bordered(app, Span::styled(title, t.header_style())).border_style(t.fg(t.accent));
     let inner = block.inner(area);
     let visible = v.visible();
@@ -26,19 +29,13 @@ pub fn view(app: &App, f: &mut Frame<'_>, v: &Viewer) {
         .take(height)
         .map(|&i| {
             let text = &v.lines[i];
-            let mut spans = Vec::new();
-            let ranges = v.matcher.ranges(text);
-            let mut at = 0;
-            for (a, b) in ranges {
-                spans.push(Span::styled(text[at..a].to_string(), t.fg(t.text)));
-                spans.push(Span::styled(text[a..b].to_string(), t.matched()));
-                at = b;
-            }
-            spans.push(Span::styled(text[at..].to_string(), t.fg(t.text)));
+            let plain = vec![Span::styled(text.clone(), t.fg(t.text))];
+            let mut spans = super::logs::highlight(plain, &v.matcher.ranges(text), t.matched());
             if v.folded.contains(&i) {
                 let hidden = v.closes[i].map(|e| e - i - 1).unwrap_or(0);
                 let close = if text.trim_end().ends_with('[') { "]" } else { "}" };
-                spans.push(Span::styled(format!(" … {hidden} lines {close}"), t.fg(t.muted)));
+                let folded = app.symbols.text(&format!(" … {hidden} lines {close}")).into_owned();
+                spans.push(Span::styled(folded, t.fg(t.muted)));
             }
             let line = Line::from(spans);
             if i == v.cursor { line.style(t.selected()) } else { line }
