@@ -639,6 +639,27 @@ fn exec_into_a_running_container() {
         "2 /tmp\n"
     );
     assert_eq!(g.run(&["exec", "-u", "nobody", "host1", "id", "-u"]).ok(), "65534\n");
+    // The exec'd process gets the container's seccomp filter and exactly its capabilities:
+    // the CAP_SYS_ADMIN lent for loading the filter is gone after execve, and no_new_privs
+    // stays off (setuid programs work as under Docker's exec).
+    let status = g.run(&["exec", "host1", "cat", "/proc/self/status"]).ok().to_string();
+    for want in ["Seccomp:\t2", "Seccomp_filters:\t1", "NoNewPrivs:\t0", "CapEff:\t00000000a80425fb"] {
+        assert!(status.contains(want), "{want} in {status}");
+    }
+    for set in ["CapPrm", "CapBnd"] {
+        assert!(status.contains(&format!("{set}:\t00000000a80425fb")), "{set} in {status}");
+    }
+    let nobody = g.run(&["exec", "-u", "nobody", "host1", "cat", "/proc/self/status"]).ok().to_string();
+    assert!(nobody.contains("Seccomp:\t2") && nobody.contains("CapEff:\t0000000000000000"), "{nobody}");
+    let blocked = g.run(&["exec", "host1", "unshare", "-U", "true"]);
+    assert_ne!(blocked.code, 0, "unshare is outside the default profile: {}", blocked.stdout);
+    assert!(blocked.stderr.contains("Operation not permitted"), "{}", blocked.stderr);
+    let loose =
+        g.run(&["run", "-d", "--security-opt", "seccomp=unconfined", &img, "sleep", "60"]).ok().to_string();
+    let loose_status = g.run(&["exec", loose.trim(), "cat", "/proc/self/status"]).ok().to_string();
+    assert!(loose_status.contains("Seccomp:\t0"), "unconfined stays unconfined: {loose_status}");
+    assert!(loose_status.contains("CapEff:\t00000000a80425fb"), "{loose_status}");
+    g.run(&["rm", "-f", loose.trim()]).ok();
     assert_eq!(g.run(&["exec", "host1", "sh", "-c", "exit 7"]).code, 7);
     assert_eq!(g.run_with_input(&["exec", "-i", "host1", "cat"], "piped\n").ok(), "piped\n");
     g.run(&["exec", "-d", "host1", "sh", "-c", "sleep 0.2; echo late > /late"]).ok();

@@ -55,7 +55,13 @@ pub fn main() -> ExitCode {
     // The exec helper, too, must stay single-threaded (libcontainer clones from it).
     if let Command::ExecHelper(h) = command {
         let opts = h.roots.engine_options();
-        return ExitCode::from(crate::engine::exec::helper_main(opts, &h.id, &h.request).clamp(0, 255) as u8);
+        return match crate::engine::exec::helper_main(opts, &h.id, &h.request) {
+            Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                ExitCode::from(126)
+            }
+        };
     }
     let _log_guard = init_logging(&cli);
     let runtime = match async_runtime() {

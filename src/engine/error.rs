@@ -36,6 +36,11 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    #[error(
+        "state database {path} has schema version {found}, newer than the {known} this gantry knows: \
+         it was written by a newer gantry; use that one (or another --root)"
+    )]
+    SchemaTooNew { path: PathBuf, found: usize, known: usize },
     #[error("No such image: {0}")]
     ImageNotFound(String),
     #[error("No such container: {0}")]

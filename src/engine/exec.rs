@@ -2,9 +2,8 @@
 //! clones, so this runs in a fresh single-threaded helper (`gantry __exec`), started from the
 //! protected binary like the monitor. The process gets the container's namespaces, cgroup,
 //! capabilities and (by default) user; without `-t` it inherits the helper's stdio directly,
-//! with `-t` the helper relays between its terminal and the container's pty.
-//!
-//! Known limitation: libcontainer 0.7 applies no seccomp filter to exec'd processes.
+//! with `-t` the helper relays between its terminal and the container's pty. The container's
+//! seccomp filter is loaded by [`tenant::FilteredExecutor`] (libcontainer's tenant path drops it).
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
@@ -16,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::monitor::sys;
-use super::runtime::user;
+use super::runtime::{tenant, user};
 use super::store::containers::State;
 use super::{Engine, EngineOptions};
 
@@ -31,25 +30,12 @@ pub struct ExecRequest {
     pub detach: bool,
 }
 
-/// The helper's entry point; returns the exit status to exit with.
-pub fn helper_main(opts: EngineOptions, id: &str, request: &str) -> i32 {
-    let req: ExecRequest = match serde_json::from_str(request) {
-        Ok(r) => r,
-        Err(e) => return fail(&format!("bad exec request: {e}")),
-    };
-    let engine = match Engine::open(opts) {
-        Ok(e) => e,
-        Err(e) => return fail(&e.to_string()),
-    };
-    match run(&engine, id, &req) {
-        Ok(code) => code,
-        Err(e) => fail(&e),
-    }
-}
-
-fn fail(message: &str) -> i32 {
-    eprintln!("Error: {message}");
-    126
+/// The helper's entry point: the exec'd process's exit status, or why it could not run (the
+/// caller reports that and exits with 126, as Docker does).
+pub fn helper_main(opts: EngineOptions, id: &str, request: &str) -> Result<i32, String> {
+    let req: ExecRequest = serde_json::from_str(request).map_err(|e| format!("bad exec request: {e}"))?;
+    let engine = Engine::open(opts).map_err(|e| e.to_string())?;
+    run(&engine, id, &req)
 }
 
 fn run(engine: &Engine, id: &str, req: &ExecRequest) -> Result<i32, String> {
@@ -84,6 +70,7 @@ fn run(engine: &Engine, id: &str, req: &ExecRequest) -> Result<i32, String> {
         }
         process["cwd"] = Value::String(w.clone());
     }
+    let filter = tenant::filtered(&spec, &mut process)?;
     let tag = format!("{:08x}", rand::random::<u32>());
     let process_file = dirs.run.join(format!("exec-{tag}.json"));
     std::fs::write(&process_file, serde_json::to_vec(&process).map_err(|e| e.to_string())?)
@@ -95,6 +82,9 @@ fn run(engine: &Engine, id: &str, req: &ExecRequest) -> Result<i32, String> {
     let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
         .with_root_path(engine.paths.runtime_state())
         .map_err(|e| e.to_string())?;
+    if let Some(executor) = filter {
+        builder = builder.with_executor(executor);
+    }
     let mut listener = None;
     let console = dirs.run.join(format!("exec-{tag}.sock"));
     let _console_cleanup = RemoveOnDrop(console.clone());

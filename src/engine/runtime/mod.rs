@@ -8,4 +8,5 @@ pub mod files;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spec;
+pub mod tenant;
 pub mod user;

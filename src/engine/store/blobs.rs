@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::engine::digest::Digest;
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::paths::Paths;
+use crate::engine::store::tmp::TempDir;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -42,10 +43,14 @@ impl BlobStore {
         }
         let dir = self.paths.blobs();
         fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir).ctx(|| "creating blob".into())?;
-        tmp.write_all(data).ctx(|| "writing blob".into())?;
-        tmp.as_file().sync_data().ctx(|| "syncing blob".into())?;
-        tmp.persist(&dest).map_err(|e| Error::io(format!("storing {}", dest.display()), e.error))?;
+        // Written in this process's scratch directory, not next to the blobs: a process killed
+        // mid-write leaves its half blob where the next gantry sweeps it away.
+        let scratch = TempDir::new(&self.paths.tmp(), "blob")?;
+        let tmp = scratch.path().join("blob");
+        let mut f = fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+        f.write_all(data).ctx(|| "writing blob".into())?;
+        f.sync_data().ctx(|| "syncing blob".into())?;
+        fs::rename(&tmp, &dest).ctx(|| format!("storing {}", dest.display()))?;
         Ok(())
     }
 
@@ -88,5 +93,9 @@ mod tests {
         assert!(store.get(&d).is_err());
         store.remove(&d).unwrap();
         assert!(!store.contains(&d));
+        let left: Vec<_> = fs::read_dir(dir.path().join("tmp")).unwrap().collect();
+        assert!(left.is_empty(), "scratch left behind: {left:?}");
+        let blobs: Vec<_> = fs::read_dir(store.paths.blobs()).unwrap().collect();
+        assert!(blobs.is_empty(), "only blobs live next to blobs: {blobs:?}");
     }
 }

@@ -146,6 +146,11 @@ impl Db {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )
         .map_err(err)?;
+        let found: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        if found > MIGRATIONS.len() {
+            // Migrations only go forward; an older binary must not write a schema it cannot read.
+            return Err(Error::SchemaTooNew { path: path.to_path_buf(), found, known: MIGRATIONS.len() });
+        }
         migrate(&mut conn).map_err(err)?;
         Ok(Self { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
@@ -241,6 +246,18 @@ mod tests {
         let db = Db::open(&p).unwrap();
         let mode: String = db.read(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0))).unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn refuses_a_schema_from_a_newer_gantry() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.db");
+        let db = Db::open(&p).unwrap();
+        db.write(|tx| tx.pragma_update(None, "user_version", MIGRATIONS.len() + 1).map_err(|e| db.err(e)))
+            .unwrap();
+        drop(db);
+        let err = Db::open(&p).err().expect("a newer schema must be refused").to_string();
+        assert!(err.contains("newer than the") && err.contains("written by a newer gantry"), "{err}");
     }
 
     #[test]

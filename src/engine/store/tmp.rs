@@ -41,9 +41,10 @@ impl Drop for TempDir {
     }
 }
 
-/// Removes a tree, best effort, logging failures: used on cleanup paths only.
+/// Removes a tree (or a lone file), best effort, logging failures: used on cleanup paths only.
 pub fn remove_tree(path: &Path) {
-    match fs::remove_dir_all(path) {
+    let is_dir = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    match if is_dir { fs::remove_dir_all(path) } else { fs::remove_file(path) } {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => tracing::warn!(path = %path.display(), error = %e, "could not remove"),
@@ -92,9 +93,12 @@ mod tests {
         fs::create_dir(&dead).unwrap();
         let junk = root.path().join("not-a-pid");
         fs::create_dir(&junk).unwrap();
+        let file = root.path().join("999999999-file");
+        fs::write(&file, b"half").unwrap();
         sweep_stale(root.path());
         assert!(live.path().exists());
         assert!(!dead.exists());
         assert!(!junk.exists());
+        assert!(!file.exists());
     }
 }
