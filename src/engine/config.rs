@@ -7,6 +7,7 @@
 //! certs_dir = "/etc/docker/certs.d"             # <host:port>/ca.crt trusted per registry
 //! max_layer_bytes = 34359738368                  # extraction budget per layer
 //! max_image_bytes = 137438953472                 # extraction budget per image
+//! max_image_entries = 8000000                    # tar entries per image
 //!
 //! [network]
 //! bridge = "gantry0"           # the default bridge device (Docker's docker0)
@@ -42,6 +43,9 @@ pub struct EngineConfig {
     pub max_layer_entries: u64,
     /// Decompressed bytes one whole image may expand to.
     pub max_image_bytes: u64,
+    /// Tar entries one whole image may hold (checked as each layer completes, so an image may
+    /// overshoot by at most the layers extracting at once, each bounded by its own limit).
+    pub max_image_entries: u64,
     /// The default bridge and the packet-filter settings.
     pub network: NetworkConfig,
 }
@@ -81,6 +85,7 @@ impl Default for EngineConfig {
             max_layer_bytes: 32 << 30,
             max_layer_entries: 2_000_000,
             max_image_bytes: 128 << 30,
+            max_image_entries: 8_000_000,
             network: NetworkConfig::default(),
         }
     }

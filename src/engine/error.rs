@@ -41,6 +41,10 @@ pub enum Error {
          it was written by a newer gantry; use that one (or another --root)"
     )]
     SchemaTooNew { path: PathBuf, found: usize, known: usize },
+    /// A step given up because another part of the same operation failed (that failure is
+    /// the one reported).
+    #[error("cancelled")]
+    Cancelled,
     #[error("No such image: {0}")]
     ImageNotFound(String),
     #[error("No such container: {0}")]

@@ -4,9 +4,9 @@
 //! record and its names are written last, in one transaction.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::future::try_join_all;
+use futures_util::future::join_all;
 use oci_spec::image::{ImageConfiguration, ImageManifest};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -14,6 +14,7 @@ use super::Engine;
 use super::digest::Digest;
 use super::error::{Error, Result};
 use super::events::{LayerPlan, LayerStatus, PullProgress};
+use super::layer::budget::ImageBudget;
 use super::layer::extract::Limits;
 use super::layer::unpack::{self, Expected, UnpackError};
 use super::platform::Platform;
@@ -119,34 +120,81 @@ impl Engine {
             },
         );
 
-        let semaphore = Arc::new(Semaphore::new(self.config.max_concurrent_downloads));
-        let budget = Arc::new(AtomicU64::new(self.config.max_image_bytes));
-        let layer_sizes = try_join_all(jobs.iter().map(|job| {
-            let sem = semaphore.clone();
-            let budget = budget.clone();
-            let (registry, repo, key) = (&registry, &repo, &key);
-            async move { self.fetch_layer(registry, repo, key, job, sem, budget).await }
+        let ctx = FetchContext {
+            registry: &registry,
+            repo: &repo,
+            key: &key,
+            slots: Arc::new(Semaphore::new(self.config.max_concurrent_downloads)),
+            budget: ImageBudget::new(self.config.max_image_bytes, self.config.max_image_entries),
+            abort: AtomicBool::new(false),
+        };
+        // The first failure stops the other layers; all of them are awaited, so that what this
+        // pull committed is known before it is given back.
+        let fetched = join_all(jobs.iter().map(|job| async {
+            let r = self.fetch_layer(&ctx, job).await;
+            if r.is_err() {
+                ctx.abort.store(true, Ordering::Relaxed);
+            }
+            r
         }))
-        .await?;
+        .await;
+        let committed: Vec<Digest> = jobs
+            .iter()
+            .zip(&fetched)
+            .filter(|(_, f)| f.as_ref().is_ok_and(|f| f.committed))
+            .map(|(j, _)| j.chain_id.clone())
+            .collect();
+        let mut sizes = Vec::with_capacity(fetched.len());
+        let mut failure = None;
+        for f in fetched {
+            match f {
+                Ok(f) => sizes.push(f.size),
+                // A cancelled layer only echoes the failure that cancelled it.
+                Err(Error::Cancelled) => {}
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        let resolved = Resolved { top, manifest_digest, config_digest, config_bytes, config, jobs };
+        let outcome = match failure {
+            Some(e) => Err(e),
+            None => self.record_image(reference, &ctx, &resolved, sizes.iter().sum()).await,
+        };
+        if outcome.is_err() && !committed.is_empty() {
+            // Nothing half-written: the layers only this failed pull brought go again.
+            if let Err(e) = self.discard_unused_layers(&committed) {
+                tracing::warn!(error = %e, "could not remove the layers of a failed pull");
+            }
+        }
+        outcome
+    }
 
+    /// Stores the config and manifest blobs and records the image and its names.
+    async fn record_image(
+        &self,
+        reference: &Reference,
+        ctx: &FetchContext<'_>,
+        r: &Resolved,
+        size: u64,
+    ) -> Result<PullOutcome> {
+        let (registry, repo, key) = (ctx.registry, ctx.repo, ctx.key);
+        let Resolved { top, manifest_digest, config_digest, config_bytes, config, jobs } = r;
         let chains: Vec<Digest> = jobs.iter().map(|j| j.chain_id.clone()).collect();
-        self.blobs.put(&config_digest, &config_bytes)?;
+        self.blobs.put(config_digest, config_bytes)?;
         self.blobs.put(
-            &manifest_digest,
-            &manifest_bytes_for(&top, &manifest_digest, &self.registry, &registry, &repo, &key).await?,
+            manifest_digest,
+            &manifest_bytes_for(top, manifest_digest, &self.registry, registry, repo, key).await?,
         )?;
         let name_for_tag = reference.tag().map(|_| reference.to_string());
         let repo_digest = format!("{}@{}", reference.name(), top.digest);
         let created = config.created().clone();
-        let size: u64 = layer_sizes.iter().sum();
         let new = self.db.write(|tx| {
             let e = |err| self.db.err(err);
             images::insert(
                 tx,
                 &NewImage {
-                    id: &config_digest,
-                    config: &config_bytes,
-                    manifest: &manifest_digest,
+                    id: config_digest,
+                    config: config_bytes,
+                    manifest: manifest_digest,
                     size,
                     created: created.as_deref(),
                     layers: &chains,
@@ -154,53 +202,62 @@ impl Engine {
             )
             .map_err(e)?;
             let was_tagged_here = match &name_for_tag {
-                Some(name) => images::tag_target(tx, name).map_err(e)?.as_ref() == Some(&config_digest),
-                None => images::digest_target(tx, &repo_digest).map_err(e)?.as_ref() == Some(&config_digest),
+                Some(name) => images::tag_target(tx, name).map_err(e)?.as_ref() == Some(config_digest),
+                None => images::digest_target(tx, &repo_digest).map_err(e)?.as_ref() == Some(config_digest),
             };
             if let Some(name) = &name_for_tag {
-                images::set_tag(tx, name, &config_digest).map_err(e)?;
+                images::set_tag(tx, name, config_digest).map_err(e)?;
             }
-            images::set_repo_digest(tx, &repo_digest, &config_digest).map_err(e)?;
-            images::touch_registry(tx, &registry).map_err(e)?;
+            images::set_repo_digest(tx, &repo_digest, config_digest).map_err(e)?;
+            images::touch_registry(tx, registry).map_err(e)?;
             Ok(!was_tagged_here)
         })?;
         self.record("image", "pull", &reference.familiar(), vec![("name".into(), reference.familiar())]);
-        Ok(PullOutcome { reference: reference.clone(), image_id: config_digest, digest: top.digest, new })
+        Ok(PullOutcome {
+            reference: reference.clone(),
+            image_id: config_digest.clone(),
+            digest: top.digest.clone(),
+            new,
+        })
+    }
+
+    /// Removes the layers a failed pull committed that no image uses (another pull may have
+    /// recorded an image with them meanwhile; those stay).
+    fn discard_unused_layers(&self, chains: &[Digest]) -> Result<()> {
+        let unused =
+            self.db.write(|tx| images::delete_unused_layers(tx, chains).map_err(|e| self.db.err(e)))?;
+        self.layers.remove_dirs(&unused)
     }
 
     /// Makes one layer present: skips it if stored, else downloads, verifies and commits it.
-    /// Returns the layer's extracted size.
-    async fn fetch_layer(
-        self: &Arc<Self>,
-        registry: &str,
-        repo: &str,
-        key: &str,
-        job: &LayerJob,
-        sem: Arc<Semaphore>,
-        budget: Arc<AtomicU64>,
-    ) -> Result<u64> {
+    async fn fetch_layer(self: &Arc<Self>, ctx: &FetchContext<'_>, job: &LayerJob) -> Result<FetchedLayer> {
+        let key = ctx.key;
         let status = |s: LayerStatus| {
             self.events.pull(key, PullProgress::Layer { layer: job.descriptor_digest.clone(), status: s })
         };
-        if let Some(rec) = self.present_layer(&job.chain_id)? {
+        let present = |rec: LayerRecord| {
             status(LayerStatus::AlreadyExists);
-            return Ok(rec.size);
+            Ok(FetchedLayer { size: rec.size, committed: false })
+        };
+        if let Some(rec) = self.present_layer(&job.chain_id)? {
+            return present(rec);
         }
         status(LayerStatus::Waiting);
-        let _permit =
-            sem.acquire_owned().await.map_err(|_| Error::InvalidArgument("pull cancelled".into()))?;
+        let _permit = ctx.slots.clone().acquire_owned().await.map_err(|_| Error::Cancelled)?;
+        if ctx.aborted() {
+            return Err(Error::Cancelled);
+        }
         let this = self.clone();
         let chain = job.chain_id.clone();
         let lock =
             tokio::task::spawn_blocking(move || this.layers.lock(&chain)).await.map_err(join_err)??;
         // Another process may have committed it while we waited for the lock.
         if let Some(rec) = self.present_layer(&job.chain_id)? {
-            status(LayerStatus::AlreadyExists);
-            return Ok(rec.size);
+            return present(rec);
         }
         let mut attempt = 1;
         let result = loop {
-            match self.download_and_unpack(registry, repo, job, &budget, &status).await {
+            match self.download_and_unpack(ctx, job, &status).await {
                 Ok(v) => break Ok(v),
                 Err(Attempt::Fatal(e)) => break Err(e),
                 Err(Attempt::Transport(e)) if attempt < LAYER_ATTEMPTS => {
@@ -217,6 +274,7 @@ impl Engine {
         };
         let (scratch, record) = match result {
             Ok(v) => v,
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
             Err(e) => {
                 status(LayerStatus::Error { message: e.to_string() });
                 return Err(e);
@@ -228,7 +286,7 @@ impl Engine {
             .await
             .map_err(join_err)??;
         status(LayerStatus::Done);
-        Ok(size)
+        Ok(FetchedLayer { size, committed: true })
     }
 
     fn present_layer(&self, chain: &Digest) -> Result<Option<LayerRecord>> {
@@ -240,14 +298,12 @@ impl Engine {
     /// it under the extractor's feet.
     async fn download_and_unpack(
         &self,
-        registry: &str,
-        repo: &str,
+        ctx: &FetchContext<'_>,
         job: &LayerJob,
-        budget: &Arc<AtomicU64>,
         status: &impl Fn(LayerStatus),
     ) -> std::result::Result<(TempDir, LayerRecord), Attempt> {
         let scratch = self.layers.scratch().map_err(Attempt::Fatal)?;
-        let mut resp = match self.registry.blob(registry, repo, &job.descriptor_digest, None).await {
+        let mut resp = match self.registry.blob(ctx.registry, ctx.repo, &job.descriptor_digest, None).await {
             Ok(r) => r,
             Err(RegistryError::Http { source, .. })
                 if source.is_connect() || source.is_timeout() || source.is_body() =>
@@ -261,10 +317,10 @@ impl Engine {
             Limits { max_bytes: self.config.max_layer_bytes, max_entries: self.config.max_layer_entries };
         let (compressed, diff_id, size, compression) =
             (job.descriptor_digest.clone(), job.diff_id.clone(), job.size, job.compression);
-        let budget = budget.clone();
+        let draw = ctx.budget.draw();
         let worker = tokio::task::spawn_blocking(move || {
             let expected = Expected { compressed: &compressed, size, diff_id: &diff_id, compression };
-            let result = unpack::unpack(rx, &expected, &scratch.path().join("diff"), &limits, budget);
+            let result = unpack::unpack(rx, &expected, &scratch.path().join("diff"), &limits, draw);
             (scratch, result)
         });
         let total = job.size;
@@ -272,7 +328,13 @@ impl Engine {
         let mut last_report = 0u64;
         status(LayerStatus::Downloading { current: 0, total });
         let mut interrupted = false;
+        let mut cancelled = false;
         loop {
+            if ctx.aborted() {
+                (interrupted, cancelled) = (true, true);
+                let _ = tx.send(Err(std::io::Error::other("cancelled"))).await;
+                break;
+            }
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     received += chunk.len() as u64;
@@ -299,6 +361,9 @@ impl Engine {
             status(LayerStatus::Verifying);
         }
         let (scratch, unpacked) = worker.await.map_err(|e| Attempt::Fatal(join_err(e)))?;
+        if cancelled {
+            return Err(Attempt::Fatal(Error::Cancelled));
+        }
         let unpacked = match unpacked {
             Ok(u) => u,
             Err(UnpackError::Transport(e)) => return Err(Attempt::Transport(e.to_string())),
@@ -324,6 +389,40 @@ impl Engine {
         };
         Ok((scratch, record))
     }
+}
+
+/// What one pull's layer downloads share.
+struct FetchContext<'a> {
+    registry: &'a str,
+    repo: &'a str,
+    key: &'a str,
+    /// Downloads allowed at once (`max_concurrent_downloads`).
+    slots: Arc<Semaphore>,
+    budget: Arc<ImageBudget>,
+    /// Set when any layer failed: the others stop.
+    abort: AtomicBool,
+}
+
+impl FetchContext<'_> {
+    fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+    }
+}
+
+/// Everything a pull resolved before fetching layers, kept to record the image afterwards.
+struct Resolved {
+    top: manifest::Fetched,
+    manifest_digest: Digest,
+    config_digest: Digest,
+    config_bytes: Vec<u8>,
+    config: ImageConfiguration,
+    jobs: Vec<LayerJob>,
+}
+
+/// A layer made present: its extracted size, and whether this pull stored it.
+struct FetchedLayer {
+    size: u64,
+    committed: bool,
 }
 
 /// How one download attempt failed: worth retrying from scratch, or not.

@@ -177,22 +177,44 @@ pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     b.into_inner().expect("tar")
 }
 
-/// A complete single-platform OCI image built in memory.
+/// How a test image is packaged.
+#[derive(Debug, Clone, Copy)]
+pub struct Format {
+    /// Gzipped layers (else plain tar).
+    pub gzip: bool,
+    /// Docker schema 2 media types (else OCI).
+    pub docker: bool,
+    pub arch: &'static str,
+}
+
+impl Default for Format {
+    fn default() -> Self {
+        Self { gzip: true, docker: false, arch: "amd64" }
+    }
+}
+
+/// A complete single-platform image built in memory.
 pub struct Image {
     pub manifest: Vec<u8>,
+    pub manifest_type: &'static str,
     pub config: Vec<u8>,
     pub layers: Vec<Vec<u8>>,
 }
 
 impl Image {
-    /// Builds an image from uncompressed layer tars (gzipped here); `diff_ids` may be
+    /// Builds an OCI image from uncompressed layer tars (gzipped here); `diff_ids` may be
     /// overridden to make a lying config.
     pub fn new(tars: &[Vec<u8>], diff_ids: Option<Vec<String>>) -> Self {
-        let layers: Vec<Vec<u8>> = tars.iter().map(|t| gzip(t)).collect();
+        Self::build(tars, diff_ids, Format::default())
+    }
+
+    pub fn build(tars: &[Vec<u8>], diff_ids: Option<Vec<String>>, format: Format) -> Self {
+        let layers: Vec<Vec<u8>> =
+            tars.iter().map(|t| if format.gzip { gzip(t) } else { t.clone() }).collect();
         let diff_ids = diff_ids.unwrap_or_else(|| tars.iter().map(|t| sha256(t)).collect());
         let config = serde_json::json!({
             "created": "2024-01-01T00:00:00Z",
-            "architecture": "amd64",
+            "architecture": format.arch,
             "os": "linux",
             "config": {"Cmd": ["sh"]},
             "rootfs": {"type": "layers", "diff_ids": diff_ids},
@@ -200,19 +222,50 @@ impl Image {
         })
         .to_string()
         .into_bytes();
+        let (manifest_type, config_type, layer_type) = match (format.docker, format.gzip) {
+            (true, _) => (
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.docker.container.image.v1+json",
+                "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            ),
+            (false, gz) => (
+                "application/vnd.oci.image.manifest.v1+json",
+                "application/vnd.oci.image.config.v1+json",
+                if gz {
+                    "application/vnd.oci.image.layer.v1.tar+gzip"
+                } else {
+                    "application/vnd.oci.image.layer.v1.tar"
+                },
+            ),
+        };
         let layer_descs: Vec<serde_json::Value> = layers
             .iter()
-            .map(|l| serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(l), "size": l.len()}))
+            .map(|l| serde_json::json!({"mediaType": layer_type, "digest": sha256(l), "size": l.len()}))
             .collect();
         let manifest = serde_json::json!({
             "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+            "mediaType": manifest_type,
+            "config": {"mediaType": config_type, "digest": sha256(&config), "size": config.len()},
             "layers": layer_descs
         })
         .to_string()
         .into_bytes();
-        Self { manifest, config, layers }
+        Self { manifest, manifest_type, config, layers }
+    }
+
+    /// Serves this image's manifest, config or layers if `req` asks for one of them (by
+    /// digest, or the manifest by any tag when `any_tag`).
+    pub fn serve(&self, req: &Request, any_tag: bool) -> Option<Reply> {
+        if let Some(r) = req.path.split("/manifests/").nth(1) {
+            return (any_tag || r == sha256(&self.manifest))
+                .then(|| Reply::ok(self.manifest_type, self.manifest.clone()));
+        }
+        let d = req.path.split("/blobs/").nth(1)?;
+        if d == sha256(&self.config) {
+            return Some(Reply::ok("application/octet-stream", self.config.clone()));
+        }
+        let l = self.layers.iter().find(|l| sha256(l) == d)?;
+        Some(Reply::ok("application/octet-stream", l.clone()))
     }
 
     /// Serves this image at `/v2/<any repo>/...` like an anonymous registry.
@@ -220,17 +273,11 @@ impl Image {
         if req.path == "/v2/" {
             return Reply::ok("application/json", b"{}".to_vec());
         }
-        if req.path.contains("/manifests/") {
-            return Reply::ok("application/vnd.oci.image.manifest.v1+json", self.manifest.clone());
-        }
-        if let Some(d) = req.path.split("/blobs/").nth(1) {
-            if d == sha256(&self.config) {
-                return Reply::ok("application/octet-stream", self.config.clone());
-            }
-            if let Some(l) = self.layers.iter().find(|l| sha256(l) == d) {
-                return Reply::ok("application/octet-stream", l.clone());
-            }
-        }
-        Reply::status(404, r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}"#)
+        self.serve(req, true).unwrap_or_else(blob_unknown)
     }
+}
+
+/// The registry's answer for anything it does not hold.
+pub fn blob_unknown() -> Reply {
+    Reply::status(404, r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}"#)
 }

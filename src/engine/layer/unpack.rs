@@ -3,14 +3,12 @@
 //! compared only after the whole stream was consumed; the caller commits the extracted tree
 //! only if both match, so a lying registry can never get unverified content recorded.
 
+use bytes::Bytes;
 use std::io::{self, Read};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::budget::Draw;
 use super::extract::{self, ExtractError, ExtractStats, Limits};
 use crate::engine::digest::{Digest, Hasher};
 use crate::engine::registry::manifest::Compression;
@@ -31,6 +29,10 @@ pub enum UnpackError {
     Oversized { announced: u64 },
     #[error("layer expands beyond the {0}-byte budget")]
     Budget(u64),
+    #[error("image expands beyond the {0}-byte budget")]
+    ImageBudget(u64),
+    #[error("image holds more than the {0}-entry budget")]
+    ImageEntries(u64),
     #[error("{what} mismatch: expected {expected}, got {actual}")]
     Mismatch { what: &'static str, expected: Digest, actual: Digest },
 }
@@ -109,6 +111,7 @@ enum Marker {
     Transport,
     Oversized,
     Budget,
+    ImageBudget,
 }
 
 impl std::fmt::Display for Marker {
@@ -121,35 +124,35 @@ impl std::error::Error for Marker {}
 
 /// Hashes the decompressed stream and enforces the decompression budget (per layer, and the
 /// image-wide remainder shared by all layers of one pull).
-struct DiffReader<R> {
+struct DiffReader<'d, R> {
     inner: R,
     hasher: Hasher,
     layer_limit: u64,
-    image_budget: Arc<AtomicU64>,
+    draw: &'d mut Draw,
 }
 
-impl<R: Read> Read for DiffReader<R> {
+impl<R: Read> Read for DiffReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
-        let over_image = self
-            .image_budget
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(n as u64))
-            .is_err();
-        if self.hasher.len() > self.layer_limit || over_image {
+        if self.hasher.len() > self.layer_limit {
             return Err(io::Error::other(Marker::Budget));
+        }
+        if !self.draw.take_bytes(n as u64) {
+            return Err(io::Error::other(Marker::ImageBudget));
         }
         Ok(n)
     }
 }
 
-/// Runs on a blocking thread: consumes `rx` completely and extracts into `root`.
+/// Runs on a blocking thread: consumes `rx` completely and extracts into `root`, drawing on
+/// the image's budget (kept only when the layer verified).
 pub fn unpack(
     rx: mpsc::Receiver<Chunk>,
     expected: &Expected<'_>,
     root: &Path,
     limits: &Limits,
-    image_budget: Arc<AtomicU64>,
+    mut draw: Draw,
 ) -> Result<Unpacked, UnpackError> {
     let mut chan = ChannelReader {
         rx,
@@ -158,12 +161,14 @@ pub fn unpack(
         announced: expected.size,
         transport_error: None,
     };
-    let result = decompress_and_extract(&mut chan, expected, root, limits, image_budget);
+    let image_bytes = draw.budget_bytes();
+    let budgets = Budgets { layer: limits.max_bytes, image: image_bytes };
+    let result = decompress_and_extract(&mut chan, expected, root, limits, &mut draw);
     let (stats, diff_id) = match result {
         Ok(v) => v,
-        Err(e) => return Err(classify(e, &mut chan, expected.size, limits.max_bytes)),
+        Err(e) => return Err(classify(e, &mut chan, expected.size, budgets)),
     };
-    chan.drain().map_err(|e| classify(Failure::Io(e), &mut chan, expected.size, limits.max_bytes))?;
+    chan.drain().map_err(|e| classify(Failure::Io(e), &mut chan, expected.size, budgets))?;
     let size = chan.hasher.len();
     let compressed = std::mem::take(&mut chan.hasher).finish();
     if &compressed != expected.compressed || size != expected.size {
@@ -180,7 +185,18 @@ pub fn unpack(
             actual: diff_id,
         });
     }
+    if !draw.take_entries(stats.entries) {
+        return Err(UnpackError::ImageEntries(draw.budget_entries()));
+    }
+    draw.keep();
     Ok(Unpacked { stats })
+}
+
+/// The byte budgets a failure may have hit, for its message.
+#[derive(Clone, Copy)]
+struct Budgets {
+    layer: u64,
+    image: u64,
 }
 
 enum Failure {
@@ -193,15 +209,14 @@ fn decompress_and_extract(
     expected: &Expected<'_>,
     root: &Path,
     limits: &Limits,
-    image_budget: Arc<AtomicU64>,
+    draw: &mut Draw,
 ) -> Result<(ExtractStats, Digest), Failure> {
     let decoder: Box<dyn Read + '_> = match expected.compression {
         Compression::None => Box::new(&mut *chan),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&mut *chan)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(&mut *chan).map_err(Failure::Io)?),
     };
-    let mut diff =
-        DiffReader { inner: decoder, hasher: Hasher::new(), layer_limit: limits.max_bytes, image_budget };
+    let mut diff = DiffReader { inner: decoder, hasher: Hasher::new(), layer_limit: limits.max_bytes, draw };
     let stats = extract::extract(&mut diff, root, limits).map_err(Failure::Extract)?;
     // Tar padding after the end-of-archive marker is part of the diffID.
     io::copy(&mut diff, &mut io::sink()).map_err(Failure::Io)?;
@@ -209,23 +224,39 @@ fn decompress_and_extract(
 }
 
 /// Maps a failure inside the reader chain to what actually went wrong.
-fn classify(f: Failure, chan: &mut ChannelReader, announced: u64, budget: u64) -> UnpackError {
+fn classify(f: Failure, chan: &mut ChannelReader, announced: u64, budgets: Budgets) -> UnpackError {
     if let Some(e) = chan.transport_error.take() {
         return UnpackError::Transport(e);
     }
     let io_err = match f {
         Failure::Io(e) => e,
-        Failure::Extract(ExtractError::Io { source, .. }) if marker(&source).is_some() => source,
+        Failure::Extract(ExtractError::Io { source, .. } | ExtractError::Malformed { source, .. })
+            if marker(&source).is_some() =>
+        {
+            source
+        }
         Failure::Extract(e) => return UnpackError::Extract(e),
     };
     match marker(&io_err) {
         Some(Marker::Oversized) => UnpackError::Oversized { announced },
-        Some(Marker::Budget) => UnpackError::Budget(budget),
+        Some(Marker::Budget) => UnpackError::Budget(budgets.layer),
+        Some(Marker::ImageBudget) => UnpackError::ImageBudget(budgets.image),
         Some(Marker::Transport) => UnpackError::Transport(io_err),
         None => UnpackError::Decompress(io_err),
     }
 }
 
+/// The marker anywhere in the error's chain: the tar parser wraps the reader's errors in its own.
 fn marker(e: &io::Error) -> Option<&Marker> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<Marker>())
+    let mut next: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|inner| inner as _);
+    while let Some(err) = next {
+        if let Some(m) = err.downcast_ref::<Marker>() {
+            return Some(m);
+        }
+        next = match err.downcast_ref::<io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as _),
+            None => err.source(),
+        };
+    }
+    None
 }

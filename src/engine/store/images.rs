@@ -197,6 +197,23 @@ pub fn delete(tx: &Transaction<'_>, id: &Digest) -> rusqlite::Result<Vec<Digest>
     Ok(orphans)
 }
 
+/// Deletes the rows of those layers no image uses and returns their chain IDs (their
+/// directories are the caller's to remove).
+pub fn delete_unused_layers(tx: &Transaction<'_>, chains: &[Digest]) -> rusqlite::Result<Vec<Digest>> {
+    let mut gone = Vec::new();
+    for chain in chains {
+        let n = tx.execute(
+            "DELETE FROM layers WHERE chain_id = ?1
+             AND NOT EXISTS (SELECT 1 FROM image_layers WHERE chain_id = ?1)",
+            [chain.to_string()],
+        )?;
+        if n > 0 {
+            gone.push(chain.clone());
+        }
+    }
+    Ok(gone)
+}
+
 /// Whether any other image still refers to a manifest or config blob.
 pub fn blob_in_use(c: &Connection, digest: &Digest) -> rusqlite::Result<bool> {
     let d = digest.to_string();
