@@ -442,7 +442,8 @@ pub struct PullArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ImagesArgs {
-    /// Show all images (default hides intermediate images)
+    /// Show all images (default hides intermediate images; gantry stores none, so both list
+    /// the same)
     #[arg(short, long)]
     pub all: bool,
     /// Only show image IDs
@@ -498,7 +499,8 @@ pub struct RmiArgs {
     /// Force removal of the image
     #[arg(short, long)]
     pub force: bool,
-    /// Do not delete untagged parents
+    /// Do not delete untagged parents (accepted for Docker compatibility: gantry's images are
+    /// pulled, never built from parents, so there are none to delete)
     #[arg(long)]
     pub no_prune: bool,
     #[arg(required = true)]
