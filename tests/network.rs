@@ -279,11 +279,40 @@ fn user_networks_resolve_names_until_disconnected() {
     assert_eq!(n["Labels"]["team"], "qa");
     assert_eq!(n["Containers"].as_object().unwrap().len(), 3);
     assert!(n["IPAM"]["Config"][0]["Subnet"].as_str().unwrap().contains('/'));
-    // Disconnected, db's name stops resolving (and its interface is gone).
+    // Disconnected, db's name stops resolving (asked of the responder itself, not inferred
+    // from a failed ping), and its interface is gone.
+    let lookup = |name: &str| g.run(&["exec", "app", "nslookup", name]).stdout;
+    let answer = lookup("db");
+    let db_ip = answer
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("Address: "))
+        .expect("db resolves")
+        .trim()
+        .to_string();
+    assert!(db_ip.split('.').count() == 4, "{answer}");
     g.run(&["network", "disconnect", "appnet", "db"]).ok();
     assert!(!ping("app", "db"), "db must not resolve after disconnect");
+    assert!(!lookup("db").contains(&db_ip), "the responder forgot db: {}", lookup("db"));
     let ifaces = g.run(&["exec", "db", "ls", "/sys/class/net"]).ok().to_string();
     assert_eq!(ifaces.split_whitespace().collect::<Vec<_>>(), ["lo"]);
+    // Leaving a network takes its responder out of resolv.conf.
+    let gateway = n["IPAM"]["Config"][0]["Gateway"].as_str().unwrap().to_string();
+    let resolv = |c: &str| g.run(&["exec", c, "cat", "/etc/resolv.conf"]).ok().to_string();
+    assert!(resolv("late").contains(&format!("nameserver {gateway}")), "{}", resolv("late"));
+    g.run(&["network", "disconnect", "appnet", "late"]).ok();
+    assert!(!resolv("late").contains(&format!("nameserver {gateway}")), "{}", resolv("late"));
+    // Published ports follow the first network: leaving it removes their rules.
+    let web = g
+        .run(&["run", "-d", "--network", "appnet", "-p", "127.0.0.1::80", &img, "sleep", "60"])
+        .ok()
+        .to_string();
+    let web = web.trim();
+    assert!(nft_table(&g).contains(web), "the port's rule is tagged with the container");
+    g.run(&["network", "disconnect", "appnet", web]).ok();
+    assert!(!nft_table(&g).contains(web), "no rule points at the address it gave back");
+    assert_eq!(g.run(&["port", web]).ok(), "");
+    g.run(&["rm", "-f", web]).ok();
     assert!(g.run(&["network", "rm", "appnet"]).fails().contains("active endpoints"));
     assert!(g.run(&["network", "rm", "bridge"]).fails().contains("pre-defined"));
     for c in ["db", "app", "late"] {
@@ -355,10 +384,39 @@ fn links_inject_environment_and_hosts() {
     assert!(err.contains("Cannot link to a non running container"), "{err}");
 }
 
+const BRIDGE_NF: &str = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+
+/// A sysctl changed for a test and restored when it ends, even on failure.
+struct Sysctl {
+    path: &'static str,
+    before: Option<String>,
+}
+
+impl Sysctl {
+    fn set(path: &'static str, value: &str) -> Self {
+        let before = std::fs::read_to_string(path).ok();
+        if before.is_some() {
+            std::fs::write(path, value).expect("writing the sysctl");
+        }
+        Self { path, before }
+    }
+}
+
+impl Drop for Sysctl {
+    fn drop(&mut self) {
+        if let Some(v) = &self.before {
+            let _ = std::fs::write(self.path, v.trim());
+        }
+    }
+}
+
 #[test]
 fn icc_off_allows_only_linked_ports() {
     // ICC off on the default bridge (the engine setting), and on a user network (its driver
     // option) of an engine whose default bridge keeps ICC on.
+    // Bridged frames must be made to pass the IPv4 hooks by gantry itself, not by whatever
+    // the host had set: start from "off" (the value is put back afterwards).
+    let _sysctl = Sysctl::set(BRIDGE_NF, "0");
     let off = Gantry::new();
     off.set_network_config("icc = false");
     let on = Gantry::new();
@@ -401,6 +459,10 @@ fn icc_off_allows_only_linked_ports() {
             "{network}: the link's exception left with it: {links_chain}"
         );
     }
+    assert_eq!(std::fs::read_to_string(BRIDGE_NF).unwrap().trim(), "1", "gantry turned bridge filtering on");
+    // `network create` set up the user network's bridge first, so that engine found "0".
+    let recorded = on.root().join("bridge-nf-call-iptables.previous");
+    assert_eq!(std::fs::read_to_string(recorded).unwrap_or_default(), "0", "and recorded what it was");
 }
 
 #[test]

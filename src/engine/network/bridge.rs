@@ -165,6 +165,36 @@ fn enable_forwarding(engine: &Engine) -> Result<()> {
     std::fs::write(KEY, "1").map_err(|e| neterr(KEY, e))
 }
 
+/// Makes bridged traffic pass the IPv4 hooks, where the rules that keep containers on one
+/// bridge apart (ICC off) live: without `br_netfilter` and `bridge-nf-call-iptables`, frames
+/// between two ports of a bridge never reach them (Docker loads the module for the same
+/// reason). The previous value is recorded once, like ip_forward's.
+fn enable_bridge_filtering(engine: &Engine) -> Result<()> {
+    const KEY: &str = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+    if !Path::new(KEY).exists() {
+        let out = std::process::Command::new("modprobe")
+            .arg("br_netfilter")
+            .output()
+            .map_err(|e| neterr("loading br_netfilter (modprobe)", e))?;
+        if !out.status.success() || !Path::new(KEY).exists() {
+            return Err(Error::Network(format!(
+                "inter-container isolation needs the br_netfilter module, which could not be loaded: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+    }
+    let now = std::fs::read_to_string(KEY).map_err(|e| neterr(KEY, e))?;
+    if now.trim() == "1" {
+        return Ok(());
+    }
+    let record = engine.paths.root().join("bridge-nf-call-iptables.previous");
+    if !record.exists() {
+        let _ = std::fs::write(&record, now.trim());
+    }
+    tracing::info!(previous = now.trim(), "enabling net.bridge.bridge-nf-call-iptables");
+    std::fs::write(KEY, "1").map_err(|e| neterr(KEY, e))
+}
+
 /// A network's attach settings, before its bridge is known to be up.
 struct Plan {
     net: NetworkRow,
@@ -246,6 +276,9 @@ pub(super) fn setup_locked(engine: &Engine, net: &NetworkRow) -> Result<Ready> {
     std::fs::write(format!("/proc/sys/net/ipv4/conf/{}/route_localnet", net.bridge), "1")
         .map_err(|e| neterr("enabling route_localnet", e))?;
     enable_forwarding(engine)?;
+    if !plan.icc {
+        enable_bridge_filtering(engine)?;
+    }
     Nft::new(&engine.config.network.nft_table)
         .add_network(&NetworkRules {
             id: &net.id,

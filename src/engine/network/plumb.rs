@@ -309,12 +309,40 @@ fn use_network_dns(engine: &Engine, id: &str, gateway: Ipv4Addr) {
     }
 }
 
-/// `network disconnect`: the interface goes (its veth), and the lease with it.
+/// `network disconnect`: the interface goes (its veth), and the lease with it. The published
+/// ports and link exceptions point at the first network's address, so leaving that network
+/// takes them too; a responder's nameserver line leaves with its network.
 pub fn hot_disconnect(engine: &Engine, id: &str, net: &NetworkRow, ep: &EndpointRow) -> Result<()> {
-    if ep.ip.is_some() {
-        let mut nl = Netlink::open().map_err(|e| neterr("netlink", e))?;
-        nl.delete_link(&veth_name(&ep.endpoint_id)).map_err(|e| neterr("deleting the veth", e))?;
-        engine.db.write(|tx| networks::release(tx, id, Some(&net.id)).map_err(|e| engine.db.err(e)))?;
+    let Some(ip) = ep.ip else { return Ok(()) };
+    let first = engine.db.read(|c| networks::endpoints_of(c, id))?.into_iter().find(|e| e.ip.is_some());
+    if first.is_some_and(|f| f.network_id == net.id) {
+        Nft::new(&engine.config.network.nft_table)
+            .remove_container(id)
+            .map_err(|e| neterr("removing the container's port rules", e))?;
+        engine.db.write(|tx| networks::set_ports(tx, id, &[]).map_err(|e| engine.db.err(e)))?;
     }
+    let mut nl = Netlink::open().map_err(|e| neterr("netlink", e))?;
+    nl.delete_link(&veth_name(&ep.endpoint_id)).map_err(|e| neterr("deleting the veth", e))?;
+    engine.db.write(|tx| networks::release(tx, id, Some(&net.id)).map_err(|e| engine.db.err(e)))?;
+    if dns::served(net) {
+        if let Ok(gateway) = net.gateway.parse::<Ipv4Addr>() {
+            drop_network_dns(engine, id, gateway);
+        }
+    }
+    tracing::debug!(container = id, %ip, network = %net.name, "disconnected");
     Ok(())
+}
+
+/// Takes a left network's responder out of a running container's resolv.conf.
+fn drop_network_dns(engine: &Engine, id: &str, gateway: Ipv4Addr) {
+    let path = engine.container_dirs(id).etc().join("resolv.conf");
+    let Ok(old) = std::fs::read_to_string(&path) else { return };
+    let line = format!("nameserver {gateway}");
+    if !old.lines().any(|l| l.trim() == line) {
+        return;
+    }
+    let new: String = old.lines().filter(|l| l.trim() != line).map(|l| format!("{l}\n")).collect();
+    if let Err(e) = std::fs::write(&path, new) {
+        tracing::warn!(container = id, error = %e, "updating resolv.conf failed");
+    }
 }
