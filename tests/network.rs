@@ -566,15 +566,52 @@ fn rules_and_links_exist_only_while_containers_run() {
     let (_init, monitor) = g.init_and_monitor("ruled");
     let endpoint = g.inspect("{{.NetworkSettings.EndpointID}}", "ruled");
     let veth = format!("veth{}", &endpoint[..7]);
+    // Orphans as a crash between two steps of a teardown leaves them: a gantry-named veth on
+    // the bridge and a rule tagged with a container the database no longer has. A port gantry
+    // did not name stays.
+    let tag = common::rand_u32();
+    let orphan = format!("veth{:07x}", tag & 0x0fff_ffff);
+    let foreign = format!("keep{:07x}", tag & 0x0fff_ffff);
+    let _links = LinkGuard(vec![orphan.clone(), foreign.clone()]);
+    for (name, peer) in [(&orphan, "a"), (&foreign, "b")] {
+        let peer = format!("gtp{peer}{:07x}", tag & 0x0fff_ffff);
+        ip(&["link", "add", name, "type", "veth", "peer", "name", &peer]);
+        ip(&["link", "set", name, "master", &g.bridge]);
+    }
+    let ghost = "e".repeat(64);
+    let rule = format!("ip saddr 192.0.2.1 accept comment \"{ghost}\"");
+    let added =
+        Command::new("sh").args(["-c", &format!("nft add rule ip {} links {rule}", g.nft_table)]).status();
+    assert!(added.unwrap().success());
+    assert!(nft_table(&g).contains(&ghost));
     unsafe { libc::kill(monitor, libc::SIGKILL) };
     std::thread::sleep(Duration::from_millis(200));
     g.wait_for("{{.State.Status}}", "ruled", "exited", 10);
     assert!(!nft_table(&g).contains(&id), "rules of a crashed container are removed");
     assert!(!links().contains(&veth), "its veth too");
+    assert!(!links().contains(&orphan), "the orphaned veth too");
+    assert!(!nft_table(&g).contains(&ghost), "and the orphaned rule");
+    assert!(links().contains(&foreign), "a port gantry did not name is left alone");
     // Its host port is free again.
     g.run(&["run", "-d", "--name", "again", "-p", &spec, &img]).ok();
     g.run(&["rm", "-f", "again", "ruled"]).ok();
     assert!(!nft_table(&g).contains("dnat to"), "{}", nft_table(&g));
+}
+
+fn ip(args: &[&str]) {
+    let st = Command::new("ip").args(args).status().expect("ip");
+    assert!(st.success(), "ip {args:?}");
+}
+
+/// Links a test made by hand, deleted when it ends (a bridge's removal leaves its ports).
+struct LinkGuard(Vec<String>);
+
+impl Drop for LinkGuard {
+    fn drop(&mut self) {
+        for l in &self.0 {
+            let _ = Command::new("ip").args(["link", "del", l]).stderr(std::process::Stdio::null()).status();
+        }
+    }
 }
 
 #[test]

@@ -118,6 +118,8 @@ impl Engine {
                 .map_err(|e| self.db.err(e))
         })?;
         self.record("container", "die", id, vec![("exitCode".into(), "255".into())]);
+        // A crash may have left more than this container's objects behind.
+        self.sweep_network_orphans();
         Ok(())
     }
 

@@ -21,6 +21,7 @@ pub mod netlink;
 pub mod nft;
 pub mod plumb;
 pub mod ports;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 
@@ -195,6 +196,8 @@ impl Engine {
             self.remove_network(&net.id)?;
             removed.push(net.name);
         }
+        // The explicit clean-up command also takes what a crash left behind.
+        self.sweep_network_orphans();
         Ok(removed)
     }
 

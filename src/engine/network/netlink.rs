@@ -203,6 +203,24 @@ impl Netlink {
         }
     }
 
+    /// The names of the links enslaved to the bridge with index `bridge`.
+    pub fn ports_of(&mut self, bridge: u32) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for reply in self.request(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_DUMP)? {
+            let RouteNetlinkMessage::NewLink(l) = reply else { continue };
+            let on_bridge =
+                l.attributes.iter().any(|a| matches!(a, LinkAttribute::Controller(c) if *c == bridge));
+            let name = l.attributes.iter().find_map(|a| match a {
+                LinkAttribute::IfName(n) => Some(n.clone()),
+                _ => None,
+            });
+            if let (true, Some(name)) = (on_bridge, name) {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every IPv4 network the host already uses: route destinations and interface addresses.
     /// A new bridge subnet must overlap none of them.
     pub fn used_ipv4_networks(&mut self) -> io::Result<Vec<Ipv4Net>> {

@@ -317,6 +317,20 @@ impl Nft {
         self.remove_tagged(id)
     }
 
+    /// Removes, in one transaction, every rule whose tag `stale` says belongs to nothing any
+    /// more (the reconciliation's orphans); returns how many went.
+    pub fn remove_stale(&self, stale: impl Fn(&str) -> bool) -> Result<usize, NftError> {
+        let handles: Vec<(String, u32)> =
+            self.rules()?.into_iter().filter(|r| stale(&r.2)).map(|r| (r.0, r.1)).collect();
+        if handles.is_empty() {
+            return Ok(0);
+        }
+        let mut batch = Batch::new();
+        self.delete_handles(&mut batch, &handles);
+        self.apply(batch)?;
+        Ok(handles.len())
+    }
+
     fn remove_tagged(&self, comment: &str) -> Result<(), NftError> {
         let handles = self.handles(comment)?;
         if handles.is_empty() {

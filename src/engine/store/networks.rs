@@ -173,6 +173,13 @@ pub fn endpoints_of(c: &Connection, container: &str) -> rusqlite::Result<Vec<End
     rows.collect()
 }
 
+/// Every endpoint holding an address (its container is running or starting).
+pub fn leased_endpoints(c: &Connection) -> rusqlite::Result<Vec<EndpointRow>> {
+    let mut st = c.prepare_cached(&format!("SELECT {EP_COLUMNS} FROM endpoints WHERE ip IS NOT NULL"))?;
+    let rows = st.query_map([], ep_from_row)?;
+    rows.collect()
+}
+
 /// The endpoints on a network.
 pub fn endpoints_on(c: &Connection, network: &str) -> rusqlite::Result<Vec<EndpointRow>> {
     let mut st = c.prepare_cached(&format!("SELECT {EP_COLUMNS} FROM endpoints WHERE network_id = ?1"))?;
