@@ -210,6 +210,30 @@ fn connection_cut_mid_layer_is_retried_then_fails_cleanly() {
 }
 
 #[test]
+fn a_registry_that_goes_silent_times_out_and_is_retried() {
+    let img = simple_image();
+    let layer = img.layers[1].clone();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let seen = attempts.clone();
+    let s = Server::start(move |r: &Request| {
+        if r.path.ends_with(&sha256(&layer)) {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let body = layer[..layer.len() / 2].to_vec();
+            return Reply::Stall { declared: layer.len(), body, silence: Duration::from_secs(20) };
+        }
+        img.reply(r)
+    });
+    let g = Gantry::new();
+    g.set_config("registry_read_timeout = 1\n");
+    let started = std::time::Instant::now();
+    let err = g.run(&["pull", &format!("{}/evil/silent", s.host())]);
+    assert!(err.fails().contains("connection failed 3 times"), "{}", err.stderr);
+    assert!(started.elapsed() < Duration::from_secs(15), "each attempt gave up after ~1 s of silence");
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    assert_nothing_stored(&g);
+}
+
+#[test]
 fn a_cut_connection_that_recovers_succeeds() {
     let img = simple_image();
     let layer = img.layers[1].clone();

@@ -85,10 +85,10 @@ fn containers_on_the_default_bridge_reach_each_other() {
     let text = out.ok();
     assert!(text.contains("1 packets received"), "{text}");
     assert!(text.contains(&format!("default via {gw} dev eth0")), "{text}");
-    // /etc/hosts of `one` ends with its own address and name.
+    // /etc/hosts of `one` starts with its own address and name (seed 004's layout).
     let hosts = g.run(&["exec", "one", "cat", "/etc/hosts"]).ok().to_string();
     let host = g.inspect("{{.Config.Hostname}}", "one");
-    assert!(hosts.ends_with(&format!("{ip}\t{host}\n")), "{hosts}");
+    assert!(hosts.starts_with(&format!("{ip}\t{host}\n")), "{hosts}");
     // Leases are distinct and come back when a container goes.
     g.run(&["run", "-d", "--name", "two", &img, "sleep", "60"]).ok();
     let ip2 = g.inspect("{{.NetworkSettings.IPAddress}}", "two");
@@ -234,6 +234,34 @@ fn network_modes_none_host_and_container() {
         "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:80/ && exit 0; sleep 0.2; done; exit 1",
     ]);
     assert!(out.ok().contains("gantry-fixture-web"));
+    // ... and its name and /etc files, which describe that stack; a name of its own conflicts.
+    let cat = |mode: &str| {
+        let script = "hostname; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf";
+        g.run(&["run", "--rm", "--network", mode, &img, "sh", "-c", script]).ok().to_string()
+    };
+    let srv_files = g.run(&[
+        "exec",
+        "srv",
+        "sh",
+        "-c",
+        "hostname; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf",
+    ]);
+    assert_eq!(cat("container:srv"), srv_files.ok());
+    assert!(
+        g.run(&["run", "--rm", "--network", "container:srv", "-h", "other", &img, "true"])
+            .fails()
+            .contains("conflicting options: hostname and the network mode")
+    );
+    // Host mode: the host's name, hosts file and resolv.conf, as they are.
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let mut host_hosts = std::fs::read_to_string("/etc/hosts").unwrap();
+    if !host_hosts.ends_with('\n') {
+        host_hosts.push('\n');
+    }
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let seen = cat("host");
+    let want = format!("{}\n---\n{}---\n{}", host_name.trim(), host_hosts, host_resolv);
+    assert_eq!(seen.trim_end(), want.trim_end());
     // Port publishing needs a bridge network.
     assert!(
         g.run(&["run", "--rm", "--network", "none", "-p", "80", &img, "true"])
@@ -263,7 +291,10 @@ fn user_networks_resolve_names_until_disconnected() {
         "60",
     ])
     .ok();
-    g.run(&["run", "-d", "--name", "app", "--network", "appnet", &img, "sleep", "60"]).ok();
+    // app looks names up after db left: its forwarded queries go to a loopback test resolver.
+    let (resolver, _) = fake_resolver();
+    let dns = resolver.to_string();
+    g.run(&["run", "-d", "--name", "app", "--network", "appnet", "--dns", &dns, &img, "sleep", "60"]).ok();
     let ping = |from: &str, name: &str| g.run(&["exec", from, "ping", "-c", "1", "-W", "2", name]).code == 0;
     assert!(ping("app", "db"), "by name");
     assert!(ping("app", "database"), "by alias");
@@ -465,6 +496,66 @@ fn icc_off_allows_only_linked_ports() {
     assert_eq!(std::fs::read_to_string(recorded).unwrap_or_default(), "0", "and recorded what it was");
 }
 
+/// A resolver on a loopback address of its own that knows one name, for `--dns`: containers
+/// on user networks that look up unknown names get one, so that the responder's forwarding
+/// never reaches the host's real resolvers.
+fn fake_resolver() -> (std::net::Ipv4Addr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let tag = common::rand_u32();
+    let ip = std::net::Ipv4Addr::new(127, 53, (tag >> 8) as u8, (tag as u8).max(2));
+    let socket = std::net::UdpSocket::bind((ip, 53)).expect("bind the test resolver");
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = asked.clone();
+    std::thread::spawn(move || {
+        let names = std::collections::HashMap::from([(
+            "outside.test".to_string(),
+            std::net::Ipv4Addr::new(192, 0, 2, 7),
+        )]);
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let reply = gantry::engine::network::dns::answer(&buf[..n], &names).unwrap_or_else(|| {
+                // NXDOMAIN: the query back with QR set and RCODE 3.
+                let mut r = buf[..n].to_vec();
+                if r.len() >= 4 {
+                    r[2] |= 0x80;
+                    r[3] = (r[3] & 0xf0) | 3;
+                }
+                r
+            });
+            let _ = socket.send_to(&reply, from);
+        }
+    });
+    (ip, asked)
+}
+
+#[test]
+fn the_network_responder_forwards_to_a_members_dns_servers() {
+    // Docker's embedded DNS keeps answering container names for a member started with
+    // `--dns`, and sends it the other names to those servers.
+    let g = Gantry::new();
+    let img = g.busybox();
+    let (resolver, asked) = fake_resolver();
+    g.run(&["network", "create", "fwdnet"]).ok();
+    g.run(&["run", "-d", "--name", "peer", "--network", "fwdnet", &img, "sleep", "60"]).ok();
+    let dns = resolver.to_string();
+    g.run(&["run", "-d", "--name", "asker", "--network", "fwdnet", "--dns", &dns, &img, "sleep", "60"]).ok();
+    let gateway = g.inspect("{{.NetworkSettings.Networks.fwdnet.Gateway}}", "asker");
+    let resolv = g.run(&["exec", "asker", "cat", "/etc/resolv.conf"]).ok().to_string();
+    assert!(resolv.starts_with(&format!("nameserver {gateway}\n")), "{resolv}");
+    let peer = g.run(&["exec", "asker", "nslookup", "peer"]).ok().to_string();
+    let peer_ip = g.inspect("{{.NetworkSettings.Networks.fwdnet.IPAddress}}", "peer");
+    assert!(peer.contains(&peer_ip), "container names still resolve: {peer}");
+    let outside = g.run(&["exec", "asker", "nslookup", "outside.test"]).ok().to_string();
+    assert!(outside.contains("192.0.2.7"), "forwarded to its --dns server: {outside}");
+    assert!(asked.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    let unknown = g.run(&["exec", "asker", "nslookup", "nowhere.test"]);
+    assert!(!unknown.stdout.contains("192.0.2.7"), "its NXDOMAIN comes back: {}", unknown.stdout);
+    for c in ["asker", "peer"] {
+        g.run(&["rm", "-f", c]).ok();
+    }
+    g.run(&["network", "rm", "fwdnet"]).ok();
+}
+
 #[test]
 fn user_network_addressing_and_internal() {
     let g = Gantry::new();
@@ -532,11 +623,16 @@ fn etc_files_follow_the_flags() {
     let parts: Vec<&str> = text.split("---\n").collect();
     assert_eq!(parts[0].trim(), "box1");
     let hosts = parts[1];
-    assert!(hosts.starts_with("127.0.0.1\tlocalhost\n"), "{hosts}");
+    // Seed 004's layout: own address and name first, then localhost, then the --add-host
+    // entries, the last flag first.
+    let first = hosts.lines().next().unwrap_or("");
+    assert!(first.ends_with("\tbox1.example.org box1"), "{hosts}");
+    assert_eq!(hosts.lines().nth(1), Some("127.0.0.1\tlocalhost"), "{hosts}");
     assert!(hosts.contains("10.1.2.3\tdb.local\n"), "{hosts}");
     let gw = hosts.lines().find(|l| l.ends_with("\tgw")).expect("host-gateway entry");
     assert!(gw.starts_with("172.") || gw.starts_with("192.168."), "{hosts}");
-    assert!(hosts.trim_end().ends_with("box1.example.org box1"), "{hosts}");
+    let (db, gw) = (hosts.find("\tdb.local\n").unwrap(), hosts.find("\tgw\n").unwrap());
+    assert!(gw < db, "reverse flag order, as the seed shows it: {hosts}");
     assert_eq!(parts[2], "nameserver 192.0.2.53\nsearch corp.example\noptions ndots:3\n");
     assert!(g.run(&["run", "--rm", "--add-host", "bad", &img, "true"]).fails().contains("add-host"));
     assert!(g.run(&["run", "--rm", "--dns", "nope", &img, "true"]).fails().contains("not an ip address"));

@@ -8,6 +8,7 @@
 //! max_layer_bytes = 34359738368                  # extraction budget per layer
 //! max_image_bytes = 137438953472                 # extraction budget per image
 //! max_image_entries = 8000000                    # tar entries per image
+//! registry_read_timeout = 60                     # seconds a registry may stay silent mid-response
 //!
 //! [network]
 //! bridge = "gantry0"           # the default bridge device (Docker's docker0)
@@ -46,6 +47,9 @@ pub struct EngineConfig {
     /// Tar entries one whole image may hold (checked as each layer completes, so an image may
     /// overshoot by at most the layers extracting at once, each bounded by its own limit).
     pub max_image_entries: u64,
+    /// Seconds a registry may stay silent in the middle of a response before the transfer
+    /// counts as failed (and a layer is retried).
+    pub registry_read_timeout: u64,
     /// The default bridge and the packet-filter settings.
     pub network: NetworkConfig,
 }
@@ -86,6 +90,7 @@ impl Default for EngineConfig {
             max_layer_entries: 2_000_000,
             max_image_bytes: 128 << 30,
             max_image_entries: 8_000_000,
+            registry_read_timeout: 60,
             network: NetworkConfig::default(),
         }
     }
@@ -105,6 +110,12 @@ impl EngineConfig {
             return Err(Error::Config {
                 path: path.to_path_buf(),
                 message: "max_concurrent_downloads must be between 1 and 32".into(),
+            });
+        }
+        if cfg.registry_read_timeout == 0 {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                message: "registry_read_timeout must be at least 1 second".into(),
             });
         }
         cfg.network.validate().map_err(|message| Error::Config { path: path.to_path_buf(), message })?;

@@ -89,6 +89,7 @@ impl Engine {
                 insecure_registries: config.insecure_registries.clone(),
                 certs_dir: config.certs_dir.clone(),
                 config_path: config_path.clone(),
+                read_timeout: std::time::Duration::from_secs(config.registry_read_timeout),
             },
             creds,
         );

@@ -34,6 +34,12 @@ pub enum Reply {
         declared: usize,
         body: Vec<u8>,
     },
+    /// Announces `declared` bytes, sends `body`, then goes silent for `silence`.
+    Stall {
+        declared: usize,
+        body: Vec<u8>,
+        silence: Duration,
+    },
 }
 
 impl Reply {
@@ -142,6 +148,17 @@ fn serve(
                 writer.write_all(head.as_bytes())?;
                 writer.write_all(&body)?;
                 writer.flush()?;
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+                return Ok(());
+            }
+            Reply::Stall { declared, body, silence } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {declared}\r\nContent-Type: application/octet-stream\r\n\r\n"
+                );
+                writer.write_all(head.as_bytes())?;
+                writer.write_all(&body)?;
+                writer.flush()?;
+                std::thread::sleep(silence);
                 let _ = writer.shutdown(std::net::Shutdown::Both);
                 return Ok(());
             }

@@ -169,6 +169,18 @@ impl Engine {
             }
         }
         validate_network_options(&host)?;
+        let mut config = config;
+        if let Some(other) = host.network_mode.strip_prefix("container:") {
+            if req.hostname.is_some() {
+                return Err(Error::InvalidArgument(
+                    "conflicting options: hostname and the network mode".into(),
+                ));
+            }
+            // Sharing another container's network is sharing its name too (Docker's rule).
+            config.hostname = self.container(other)?.config.hostname;
+        } else if host.network_mode == "host" && req.hostname.is_none() {
+            config.hostname = host_hostname();
+        }
         let endpoint_net = self.endpoint_network(&host.network_mode)?;
         if endpoint_net.is_none() && !req.network_aliases.is_empty() {
             return Err(Error::InvalidArgument(
@@ -332,6 +344,11 @@ fn validate_network_options(host: &HostConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The host's name, which `--network host` containers take (as under Docker).
+fn host_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
 }
 
 fn new_id() -> String {

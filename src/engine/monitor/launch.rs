@@ -170,13 +170,20 @@ fn find_init() -> Result<&'static Path, String> {
         })
 }
 
-/// Writes /etc/hostname, hosts and resolv.conf from the container's settings and network plan.
+/// Writes /etc/hostname, hosts and resolv.conf from the container's settings and network plan
+/// (the host's files with `--network host`, the other container's with `container:X`).
 fn write_etc(
+    engine: &Engine,
     dir: &Path,
     config: &ContainerConfig,
     host: &HostConfig,
     att: &Attachment,
 ) -> Result<(), String> {
+    if let Some(other) = host.network_mode.strip_prefix("container:") {
+        let other = engine.container(other).map_err(|e| e.to_string())?;
+        return files::copy_etc_files(&engine.container_dirs(other.id()).etc(), dir)
+            .map_err(|e| format!("copying /etc files of {}: {e}", other.row.name));
+    }
     let primary = att.primary();
     let etc = files::EtcFiles {
         hostname: &config.hostname,
@@ -190,7 +197,12 @@ fn write_etc(
         network_dns: att.interfaces.iter().find(|i| dns::served(&i.ready.net)).map(|i| i.ready.gateway),
         host_gateway: primary.map(|p| p.ready.gateway),
     };
-    files::write_etc_files(dir, &etc).map_err(|e| format!("writing /etc files: {e}"))
+    let written = if host.network_mode == "host" {
+        files::write_host_mode_files(dir, &etc)
+    } else {
+        files::write_etc_files(dir, &etc)
+    };
+    written.map_err(|e| format!("writing /etc files: {e}"))
 }
 
 pub fn launch(
@@ -204,7 +216,7 @@ pub fn launch(
     let dirs = engine.container_dirs(id);
     let rootfs = mount_rootfs(engine, id, image_id)?;
     let user = user::resolve(&rootfs, &config.user)?;
-    write_etc(&dirs.etc(), config, host, att)?;
+    write_etc(engine, &dirs.etc(), config, host, att)?;
     // Link variables first, so the container's own `-e` values win.
     let linked;
     let config = if att.links.is_empty() {

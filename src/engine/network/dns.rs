@@ -2,9 +2,10 @@
 //! address (Docker's embedded DNS, podman's aardvark-dns), started when the first container
 //! joins and gone after the last leaves. Daemonless, like the monitors: `gantry __dns`.
 //!
-//! The engine keeps the network's name table in `run/net/<id>.hosts` (`IP name…` lines,
-//! rewritten by rename); the responder re-reads it when it changes, answers A queries for the
-//! names in it and forwards the others to the host's resolvers. Two locks keep the start/stop
+//! The engine keeps the network's name table in `run/net/<id>.hosts` (`IP name…` lines, and
+//! `@IP server…` for a member started with `--dns`; rewritten by rename); the responder
+//! re-reads it when it changes, answers A queries for the names in it and forwards the others
+//! to the asking member's `--dns` servers, else to the host's resolvers. Two locks keep the start/stop
 //! race-free: `<id>.dns.lock`, held by a live responder, and `<id>.lock`, under which the
 //! engine edits the table and checks for a responder, and under which a responder decides to
 //! exit when the table is gone.
@@ -19,6 +20,7 @@ use simple_dns::rdata::{A, RData};
 use simple_dns::{CLASS, Packet, PacketFlag, QTYPE, RCODE, ResourceRecord, TYPE};
 
 use crate::engine::Engine;
+use crate::engine::container::config::HostConfig;
 use crate::engine::store::lockfile::LockFile;
 use crate::engine::store::networks::{self, NetworkRow};
 
@@ -41,7 +43,7 @@ pub fn served(net: &NetworkRow) -> bool {
 }
 
 /// The name table of a network: each running member's address with its name, aliases and
-/// short ID.
+/// short ID, and the `--dns` servers of the members that chose their own.
 fn table(engine: &Engine, net: &NetworkRow) -> String {
     let mut out = String::new();
     let eps = engine.db.read(|c| networks::endpoints_on(c, &net.id)).unwrap_or_default();
@@ -54,6 +56,10 @@ fn table(engine: &Engine, net: &NetworkRow) -> String {
         let mut names = vec![row.name.clone(), row.id[..12].to_string()];
         names.extend(ep.aliases.iter().cloned());
         out.push_str(&format!("{ip} {}\n", names.join(" ")));
+        let host: HostConfig = serde_json::from_str(&row.host_config).unwrap_or_default();
+        if !host.dns.is_empty() {
+            out.push_str(&format!("@{ip} {}\n", host.dns.join(" ")));
+        }
     }
     out
 }
@@ -126,14 +132,31 @@ pub fn stop(engine: &Engine, net: &NetworkRow) {
     let _ = std::fs::remove_file(d.join(format!("{}.lock", net.id)));
 }
 
-/// Parses a name table into lower-cased name → address.
-pub fn parse_table(text: &str) -> HashMap<String, Ipv4Addr> {
-    let mut out = HashMap::new();
+/// A parsed name table.
+#[derive(Debug, Default)]
+pub struct Table {
+    /// Lower-cased name → address.
+    pub names: HashMap<String, Ipv4Addr>,
+    /// Member address → the resolvers it chose (`--dns`).
+    pub upstreams: HashMap<Ipv4Addr, Vec<SocketAddr>>,
+}
+
+/// Parses a name table.
+pub fn parse_table(text: &str) -> Table {
+    let mut out = Table::default();
     for line in text.lines() {
         let mut words = line.split_whitespace();
-        let Some(ip) = words.next().and_then(|w| w.parse().ok()) else { continue };
+        let Some(first) = words.next() else { continue };
+        if let Some(member) = first.strip_prefix('@') {
+            let Ok(member) = member.parse() else { continue };
+            let servers =
+                words.filter_map(|w| w.parse::<std::net::IpAddr>().ok()).map(|ip| SocketAddr::new(ip, 53));
+            out.upstreams.insert(member, servers.collect());
+            continue;
+        }
+        let Ok(ip) = first.parse() else { continue };
         for name in words {
-            out.entry(name.to_ascii_lowercase()).or_insert(ip);
+            out.names.entry(name.to_ascii_lowercase()).or_insert(ip);
         }
     }
     out
@@ -214,6 +237,8 @@ pub fn serve_main(run_net: &Path, id: &str, gateway: &str) -> i32 {
 
 struct Pending {
     client: SocketAddr,
+    /// Where the query went: only its answer is accepted.
+    server: SocketAddr,
     client_id: u16,
     query: Vec<u8>,
     deadline: Instant,
@@ -221,7 +246,7 @@ struct Pending {
 
 fn serve_loop(run_net: &Path, id: &str, socket: &UdpSocket, upstream: Option<&UdpSocket>) -> i32 {
     let hosts = hosts_path(run_net, id);
-    let mut names = HashMap::new();
+    let mut table = Table::default();
     // The table's text as last parsed. It is re-read (a few hundred bytes) rather than
     // judged by mtime and inode: on filesystems with one-second timestamps a rewrite
     // within the same second can reuse both.
@@ -246,7 +271,7 @@ fn serve_loop(run_net: &Path, id: &str, socket: &UdpSocket, upstream: Option<&Ud
             last_check = Instant::now();
             match std::fs::read_to_string(&hosts) {
                 Ok(text) if seen.as_deref() != Some(text.as_str()) => {
-                    names = parse_table(&text);
+                    table = parse_table(&text);
                     seen = Some(text);
                 }
                 Ok(_) => {}
@@ -262,9 +287,13 @@ fn serve_loop(run_net: &Path, id: &str, socket: &UdpSocket, upstream: Option<&Ud
         if client_ready {
             if let Ok((n, from)) = socket.recv_from(&mut buf) {
                 let query = &buf[..n];
-                if let Some(reply) = answer(query, &names) {
+                let chosen = match from.ip() {
+                    std::net::IpAddr::V4(ip) => table.upstreams.get(&ip),
+                    std::net::IpAddr::V6(_) => None,
+                };
+                if let Some(reply) = answer(query, &table.names) {
                     let _ = socket.send_to(&reply, from);
-                } else if let (Some(u), Some(server)) = (upstream, servers.first()) {
+                } else if let (Some(u), Some(&server)) = (upstream, chosen.unwrap_or(&servers).first()) {
                     // Forward with our own ID, remembering whose query it was.
                     if n >= 2 {
                         next_id = next_id.wrapping_add(1);
@@ -276,6 +305,7 @@ fn serve_loop(run_net: &Path, id: &str, socket: &UdpSocket, upstream: Option<&Ud
                                 next_id,
                                 Pending {
                                     client: from,
+                                    server,
                                     client_id,
                                     query: query.to_vec(),
                                     deadline: Instant::now() + UPSTREAM_TIMEOUT,
@@ -291,10 +321,11 @@ fn serve_loop(run_net: &Path, id: &str, socket: &UdpSocket, upstream: Option<&Ud
         if upstream_ready {
             if let Some(u) = upstream {
                 if let Ok((n, from)) = u.recv_from(&mut buf) {
-                    let known = servers.contains(&from);
-                    if known && n >= 2 {
+                    if n >= 2 {
                         let rid = u16::from_be_bytes([buf[0], buf[1]]);
-                        if let Some(p) = pending.remove(&rid) {
+                        // Only the server asked may answer (no spoofed replies from elsewhere).
+                        let asked = pending.get(&rid).is_some_and(|p| p.server == from);
+                        if let Some(p) = asked.then(|| pending.remove(&rid)).flatten() {
                             let mut reply = buf[..n].to_vec();
                             reply[..2].copy_from_slice(&p.client_id.to_be_bytes());
                             let _ = socket.send_to(&reply, p.client);
@@ -333,7 +364,14 @@ mod tests {
 
     #[test]
     fn answers_names_in_the_table_only() {
-        let names = parse_table("172.20.0.2 web 0123456789ab frontend\n172.20.0.3 db\n");
+        let table =
+            parse_table("172.20.0.2 web 0123456789ab frontend\n172.20.0.3 db\n@172.20.0.3 192.0.2.53 ::1\n");
+        assert_eq!(
+            table.upstreams[&"172.20.0.3".parse().unwrap()],
+            ["192.0.2.53:53".parse::<SocketAddr>().unwrap(), "[::1]:53".parse().unwrap()]
+        );
+        assert_eq!(table.upstreams.len(), 1);
+        let names = table.names;
         let reply = answer(&query("Web", TYPE::A), &names).expect("web is known");
         let p = Packet::parse(&reply).unwrap();
         assert_eq!(p.id(), 0x1234);

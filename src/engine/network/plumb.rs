@@ -291,13 +291,9 @@ pub fn hot_connect(engine: &Engine, id: &str, net: &NetworkRow, pid: i32) -> Res
 }
 
 /// Puts a newly joined network's responder first in a running container's resolv.conf
-/// (unless the user chose `--dns`), rewriting the file in place so its bind mount shows it.
+/// (it forwards to the container's `--dns` servers, if any), rewriting the file in place so
+/// its bind mount shows it.
 fn use_network_dns(engine: &Engine, id: &str, gateway: Ipv4Addr) {
-    let Ok(Some(row)) = engine.db.read(|c| crate::engine::store::containers::get(c, id)) else { return };
-    let host: HostConfig = serde_json::from_str(&row.host_config).unwrap_or_default();
-    if !host.dns.is_empty() {
-        return;
-    }
     let path = engine.container_dirs(id).etc().join("resolv.conf");
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     let line = format!("nameserver {gateway}");

@@ -37,6 +37,8 @@ pub struct ClientSettings {
     pub certs_dir: PathBuf,
     /// Shown in messages that tell the user where to allow an insecure registry.
     pub config_path: PathBuf,
+    /// Longest silence tolerated while reading a response.
+    pub read_timeout: Duration,
 }
 
 /// One registry endpoint, resolved (scheme chosen, challenge known).
@@ -96,7 +98,7 @@ impl RegistryClient {
         let api = Self::api_host(registry);
         let insecure = self.insecure(registry);
         let fallback_ok = plain_http_allowed(api, insecure);
-        let https = build_client(&self.settings.certs_dir, registry, !insecure)?;
+        let https = build_client(&self.settings, registry, !insecure)?;
         let https_base = format!("https://{api}");
         let ping_url = format!("{https_base}/v2/");
         let first = if fallback_ok {
@@ -138,7 +140,7 @@ impl RegistryClient {
                         RegistryError::Http { context, source }
                     });
                 }
-                let http = build_client(&self.settings.certs_dir, registry, true)?;
+                let http = build_client(&self.settings, registry, true)?;
                 let base = format!("http://{api}");
                 let url = format!("{base}/v2/");
                 let resp = send_with_retry(|| http.get(&url), || format!("pinging {url}")).await?;

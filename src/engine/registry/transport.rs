@@ -8,23 +8,28 @@ use std::time::Duration;
 
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 
+use super::ClientSettings;
 use super::error::RegistryError;
 
 const USER_AGENT: &str = concat!("gantry/", env!("CARGO_PKG_VERSION"));
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest silence tolerated while reading a response (layers may take long in total).
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Attempts for one request when the connection fails or the registry answers 5xx.
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 /// Builds a client for one registry. `verify` off is only used for registries the user listed
 /// as insecure.
-pub fn build_client(certs_dir: &Path, registry: &str, verify: bool) -> Result<Client, RegistryError> {
+pub fn build_client(
+    settings: &ClientSettings,
+    registry: &str,
+    verify: bool,
+) -> Result<Client, RegistryError> {
+    let certs_dir: &Path = &settings.certs_dir;
     let mut b = Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(READ_TIMEOUT)
+        // The longest silence while reading (layers may take long in total, never go quiet).
+        .read_timeout(settings.read_timeout)
         .redirect(reqwest::redirect::Policy::limited(10))
         // reqwest strips Authorization (and cookies) when a redirect leaves the host:port.
         .danger_accept_invalid_certs(!verify);

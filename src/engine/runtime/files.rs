@@ -42,14 +42,21 @@ pub fn parse_extra_host(s: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), ip.to_string()))
 }
 
-/// The /etc/hosts text, in Docker's layout: the fixed localhost lines, `--add-host`
-/// entries, links, then the container's own address and name.
+/// The /etc/hosts text, in the layout of Docker as seed 004 shows it: the container's own
+/// address and name first, the fixed localhost lines, the `--add-host` entries (the last flag
+/// first, as there), then the links.
 pub fn hosts(f: &EtcFiles<'_>) -> String {
-    let mut out = String::from(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n\
-         ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    let names = if f.domainname.is_empty() {
+        f.hostname.to_string()
+    } else {
+        format!("{}.{} {}", f.hostname, f.domainname, f.hostname)
+    };
+    let own = f.ip.map(|ip| ip.to_string()).unwrap_or_else(|| "127.0.1.1".into());
+    let mut out = format!(
+        "{own}\t{names}\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+         fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
     );
-    for h in f.extra_hosts {
+    for h in f.extra_hosts.iter().rev() {
         if let Ok((name, ip)) = parse_extra_host(h) {
             let ip = match (ip.as_str(), f.host_gateway) {
                 ("host-gateway", Some(g)) => g.to_string(),
@@ -62,15 +69,6 @@ pub fn hosts(f: &EtcFiles<'_>) -> String {
     for l in &f.link_lines {
         out.push_str(l);
         out.push('\n');
-    }
-    let names = if f.domainname.is_empty() {
-        f.hostname.to_string()
-    } else {
-        format!("{}.{} {}", f.hostname, f.domainname, f.hostname)
-    };
-    match f.ip {
-        Some(ip) => out.push_str(&format!("{ip}\t{names}\n")),
-        None => out.push_str(&format!("127.0.1.1\t{names}\n")),
     }
     out
 }
@@ -85,16 +83,46 @@ pub fn write_etc_files(dir: &Path, f: &EtcFiles<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// The container's resolv.conf: `--dns`, else the network's responder, else the host's
-/// non-loopback nameservers (Docker's public fallback when none remain); `--dns-search` and
-/// `--dns-option` replace the host's search and options lines.
-pub fn resolv_conf(host: &str, f: &EtcFiles<'_>) -> String {
-    let mut servers: Vec<String> = f.dns.to_vec();
-    if servers.is_empty() {
-        if let Some(d) = f.network_dns {
-            servers.push(d.to_string());
+/// `--network host`: the host's own hosts file (plus `--add-host` lines) and, without `--dns`
+/// flags, its resolv.conf as it is (loopback resolvers work in the host's namespace), as
+/// Docker gives them.
+pub fn write_host_mode_files(dir: &Path, f: &EtcFiles<'_>) -> io::Result<()> {
+    std::fs::write(dir.join("hostname"), format!("{}\n", f.hostname))?;
+    let mut hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    if !hosts.is_empty() && !hosts.ends_with('\n') {
+        hosts.push('\n');
+    }
+    for h in f.extra_hosts {
+        if let Ok((name, ip)) = parse_extra_host(h) {
+            if ip != "host-gateway" {
+                hosts.push_str(&format!("{ip}\t{name}\n"));
+            }
         }
     }
+    std::fs::write(dir.join("hosts"), hosts)?;
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let custom = !f.dns.is_empty() || !f.dns_search.is_empty() || !f.dns_options.is_empty();
+    std::fs::write(dir.join("resolv.conf"), if custom { resolv_conf(&host, f) } else { host })?;
+    Ok(())
+}
+
+/// `--network container:X`: X's own files, which describe the network the container joins.
+pub fn copy_etc_files(from: &Path, dir: &Path) -> io::Result<()> {
+    for f in ["hostname", "hosts", "resolv.conf"] {
+        std::fs::write(dir.join(f), std::fs::read(from.join(f))?)?;
+    }
+    Ok(())
+}
+
+/// The container's resolv.conf: the network's responder (which forwards to `--dns` servers
+/// itself, as Docker's embedded DNS does), else `--dns`, else the host's non-loopback
+/// nameservers (Docker's public fallback when none remain); `--dns-search` and
+/// `--dns-option` replace the host's search and options lines.
+pub fn resolv_conf(host: &str, f: &EtcFiles<'_>) -> String {
+    let mut servers: Vec<String> = match f.network_dns {
+        Some(d) => vec![d.to_string()],
+        None => f.dns.to_vec(),
+    };
     let mut search: Vec<String> = f.dns_search.to_vec();
     let mut options: Vec<String> = f.dns_options.to_vec();
     let mut host_servers = Vec::new();
@@ -151,6 +179,10 @@ mod tests {
         assert_eq!(resolv_conf(host, &custom), "nameserver 10.0.0.2\nsearch example.com\noptions ndots:2\n");
         let net = EtcFiles { network_dns: Some(Ipv4Addr::new(172, 20, 0, 1)), ..Default::default() };
         assert!(resolv_conf(host, &net).starts_with("nameserver 172.20.0.1\nsearch lan"));
+        // On a network with a responder, `--dns` goes to the responder, not resolv.conf.
+        let both =
+            EtcFiles { network_dns: Some(Ipv4Addr::new(172, 20, 0, 1)), dns: &dns, ..Default::default() };
+        assert_eq!(resolv_conf(host, &both), "nameserver 172.20.0.1\nsearch lan\noptions edns0\n");
         assert!(resolv_conf("nameserver 127.0.0.53\n", &plain).contains("nameserver 8.8.8.8"));
     }
 
@@ -167,10 +199,11 @@ mod tests {
             ..Default::default()
         };
         let text = hosts(&f);
-        assert!(text.starts_with("127.0.0.1\tlocalhost\n"));
-        assert!(text.ends_with(
-            "10.1.2.3\tdb.local\n172.17.0.1\tgw\n172.17.0.2\tdatabase 0123456789ab mydb\n172.17.0.3\tweb\n"
-        ));
+        assert!(text.starts_with("172.17.0.3\tweb\n127.0.0.1\tlocalhost\n"), "{text}");
+        assert!(
+            text.ends_with("ff02::2\tip6-allrouters\n172.17.0.1\tgw\n10.1.2.3\tdb.local\n172.17.0.2\tdatabase 0123456789ab mydb\n"),
+            "{text}"
+        );
         assert!(parse_extra_host("nocolon").is_err());
         assert!(parse_extra_host("a:notanip").is_err());
         assert_eq!(parse_extra_host("a=10.0.0.1").unwrap(), ("a".into(), "10.0.0.1".into()));
