@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::Gantry;
 use common::http::{Image, Reply, Request, Server, sha256, tar_of};
+use common::{Gantry, Run};
 
 fn simple_image() -> Image {
     Image::new(&[tar_of(&[("hello.txt", b"hello")]), tar_of(&[("big.bin", &vec![7u8; 300_000])])], None)
@@ -21,6 +21,29 @@ fn assert_nothing_stored(g: &Gantry) {
     assert!(g.entries("layers").is_empty(), "layers: {:?}", g.entries("layers"));
     assert!(g.run(&["images", "-q"]).ok().is_empty());
     g.assert_clean_scratch();
+}
+
+/// Pulls `simple_image()` from a registry that serves its big layer as `evil` makes it (given
+/// the honest bytes), the rest honestly. The registry lives as long as the test process.
+fn pull_with_evil_layer(repo: &str, evil: impl Fn(&[u8]) -> Reply + Send + Sync + 'static) -> (Gantry, Run) {
+    pull_with_evil_layer_in(Gantry::new(), repo, evil)
+}
+
+fn pull_with_evil_layer_in(
+    g: Gantry,
+    repo: &str,
+    evil: impl Fn(&[u8]) -> Reply + Send + Sync + 'static,
+) -> (Gantry, Run) {
+    let img = simple_image();
+    let layer = img.layers[1].clone();
+    let s = Server::start(move |r: &Request| {
+        if r.path.ends_with(&sha256(&layer)) {
+            return evil(&layer);
+        }
+        img.reply(r)
+    });
+    let out = g.run(&["pull", &format!("{}/{repo}", s.host())]);
+    (g, out)
 }
 
 #[test]
@@ -38,18 +61,11 @@ fn serves_a_correct_image() {
 fn blob_digest_mismatch_commits_nothing() {
     // A byte of the gzip header's timestamp changed: the layer decompresses to exactly the
     // announced diffID, so only the check of the compressed digest can catch it.
-    let img = simple_image();
-    let layer = img.layers[1].clone();
-    let s = Server::start(move |r: &Request| {
-        if r.path.ends_with(&sha256(&layer)) {
-            let mut evil = layer.clone();
-            evil[4] ^= 0xff;
-            return Reply::ok("application/octet-stream", evil);
-        }
-        img.reply(r)
+    let (g, err) = pull_with_evil_layer("evil/digest", |layer| {
+        let mut evil = layer.to_vec();
+        evil[4] ^= 0xff;
+        Reply::ok("application/octet-stream", evil)
     });
-    let g = Gantry::new();
-    let err = g.run(&["pull", &format!("{}/evil/digest", s.host())]);
     assert!(err.fails().contains("blob digest mismatch: expected sha256:"), "{}", err.stderr);
     // The other layer verified, but a failed pull gives back what it stored.
     assert_nothing_stored(&g);
@@ -57,19 +73,12 @@ fn blob_digest_mismatch_commits_nothing() {
 
 #[test]
 fn corrupt_compressed_data_commits_nothing() {
-    let img = simple_image();
-    let layer = img.layers[1].clone();
-    let s = Server::start(move |r: &Request| {
-        if r.path.ends_with(&sha256(&layer)) {
-            let mut evil = layer.clone();
-            let n = evil.len();
-            evil[n - 10] ^= 0xff; // inside the deflate stream or its CRC
-            return Reply::ok("application/octet-stream", evil);
-        }
-        img.reply(r)
+    let (g, err) = pull_with_evil_layer("evil/gzip", |layer| {
+        let mut evil = layer.to_vec();
+        let n = evil.len();
+        evil[n - 10] ^= 0xff; // inside the deflate stream or its CRC
+        Reply::ok("application/octet-stream", evil)
     });
-    let g = Gantry::new();
-    let err = g.run(&["pull", &format!("{}/evil/gzip", s.host())]);
     let msg = err.fails();
     assert!(msg.contains("decompressing") || msg.contains("mismatch"), "{msg}");
     assert_nothing_stored(&g);
@@ -116,18 +125,11 @@ fn config_digest_mismatch_and_oversized_config_are_refused() {
 
 #[test]
 fn a_layer_longer_than_announced_is_refused() {
-    let img = simple_image();
-    let layer = img.layers[1].clone();
-    let s = Server::start(move |r: &Request| {
-        if r.path.ends_with(&sha256(&layer)) {
-            let mut long = layer.clone();
-            long.extend(std::iter::repeat_n(0u8, 200_000));
-            return Reply::ok("application/octet-stream", long);
-        }
-        img.reply(r)
+    let (g, err) = pull_with_evil_layer("evil/long", |layer| {
+        let mut long = layer.to_vec();
+        long.extend(std::iter::repeat_n(0u8, 200_000));
+        Reply::ok("application/octet-stream", long)
     });
-    let g = Gantry::new();
-    let err = g.run(&["pull", &format!("{}/evil/long", s.host())]);
     assert!(err.fails().contains("larger than announced"), "{}", err.stderr);
     assert_nothing_stored(&g);
 }
@@ -187,19 +189,12 @@ fn oversized_manifest_is_refused() {
 
 #[test]
 fn connection_cut_mid_layer_is_retried_then_fails_cleanly() {
-    let img = simple_image();
-    let layer = img.layers[1].clone();
     let attempts = Arc::new(AtomicUsize::new(0));
     let seen = attempts.clone();
-    let s = Server::start(move |r: &Request| {
-        if r.path.ends_with(&sha256(&layer)) {
-            seen.fetch_add(1, Ordering::SeqCst);
-            return Reply::Cut { declared: layer.len(), body: layer[..layer.len() / 2].to_vec() };
-        }
-        img.reply(r)
+    let (g, err) = pull_with_evil_layer("evil/cut", move |layer| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        Reply::Cut { declared: layer.len(), body: layer[..layer.len() / 2].to_vec() }
     });
-    let g = Gantry::new();
-    let err = g.run(&["pull", &format!("{}/evil/cut", s.host())]);
     let msg = err.fails();
     assert!(
         msg.contains("connection") || msg.contains("interrupted") || msg.contains("error decoding"),
@@ -211,22 +206,16 @@ fn connection_cut_mid_layer_is_retried_then_fails_cleanly() {
 
 #[test]
 fn a_registry_that_goes_silent_times_out_and_is_retried() {
-    let img = simple_image();
-    let layer = img.layers[1].clone();
     let attempts = Arc::new(AtomicUsize::new(0));
     let seen = attempts.clone();
-    let s = Server::start(move |r: &Request| {
-        if r.path.ends_with(&sha256(&layer)) {
-            seen.fetch_add(1, Ordering::SeqCst);
-            let body = layer[..layer.len() / 2].to_vec();
-            return Reply::Stall { declared: layer.len(), body, silence: Duration::from_secs(20) };
-        }
-        img.reply(r)
-    });
     let g = Gantry::new();
     g.set_config("registry_read_timeout = 1\n");
     let started = std::time::Instant::now();
-    let err = g.run(&["pull", &format!("{}/evil/silent", s.host())]);
+    let (g, err) = pull_with_evil_layer_in(g, "evil/silent", move |layer| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let body = layer[..layer.len() / 2].to_vec();
+        Reply::Stall { declared: layer.len(), body, silence: Duration::from_secs(20) }
+    });
     assert!(err.fails().contains("connection failed 3 times"), "{}", err.stderr);
     assert!(started.elapsed() < Duration::from_secs(15), "each attempt gave up after ~1 s of silence");
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
@@ -235,18 +224,16 @@ fn a_registry_that_goes_silent_times_out_and_is_retried() {
 
 #[test]
 fn a_cut_connection_that_recovers_succeeds() {
-    let img = simple_image();
-    let layer = img.layers[1].clone();
     let attempts = Arc::new(AtomicUsize::new(0));
     let seen = attempts.clone();
-    let s = Server::start(move |r: &Request| {
-        if r.path.ends_with(&sha256(&layer)) && seen.fetch_add(1, Ordering::SeqCst) == 0 {
+    let (g, out) = pull_with_evil_layer("flaky/image", move |layer| {
+        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
             return Reply::Cut { declared: layer.len(), body: layer[..1000].to_vec() };
         }
-        img.reply(r)
+        Reply::ok("application/octet-stream", layer.to_vec())
     });
-    let g = Gantry::new();
-    g.run(&["pull", &format!("{}/flaky/image", s.host())]).ok();
+    out.ok();
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
     assert_eq!(g.entries("layers").len(), 2);
     g.assert_clean_scratch();
 }

@@ -150,25 +150,15 @@ fn default_addressing(engine: &Engine, net: &NetworkRow) -> Result<NetworkRow> {
     Ok(out)
 }
 
-/// Turns on IPv4 forwarding, recording the value it had (once) so an operator can restore it.
+/// Turns on IPv4 forwarding (a host-wide switch gantry's NAT needs).
 fn enable_forwarding(engine: &Engine) -> Result<()> {
-    const KEY: &str = "/proc/sys/net/ipv4/ip_forward";
-    let now = std::fs::read_to_string(KEY).map_err(|e| neterr(KEY, e))?;
-    if now.trim() == "1" {
-        return Ok(());
-    }
-    let record = engine.paths.root().join("ip_forward.previous");
-    if !record.exists() {
-        let _ = std::fs::write(&record, now.trim());
-    }
-    tracing::info!(previous = now.trim(), "enabling net.ipv4.ip_forward");
-    std::fs::write(KEY, "1").map_err(|e| neterr(KEY, e))
+    switch_on(engine, "/proc/sys/net/ipv4/ip_forward", "ip_forward.previous")
 }
 
 /// Makes bridged traffic pass the IPv4 hooks, where the rules that keep containers on one
 /// bridge apart (ICC off) live: without `br_netfilter` and `bridge-nf-call-iptables`, frames
 /// between two ports of a bridge never reach them (Docker loads the module for the same
-/// reason). The previous value is recorded once, like ip_forward's.
+/// reason).
 fn enable_bridge_filtering(engine: &Engine) -> Result<()> {
     const KEY: &str = "/proc/sys/net/bridge/bridge-nf-call-iptables";
     if !Path::new(KEY).exists() {
@@ -183,16 +173,22 @@ fn enable_bridge_filtering(engine: &Engine) -> Result<()> {
             )));
         }
     }
-    let now = std::fs::read_to_string(KEY).map_err(|e| neterr(KEY, e))?;
+    switch_on(engine, KEY, "bridge-nf-call-iptables.previous")
+}
+
+/// Sets a host sysctl to 1, recording the value it had (once, in `<root>/<record>`) so an
+/// operator can restore it.
+fn switch_on(engine: &Engine, key: &str, record: &str) -> Result<()> {
+    let now = std::fs::read_to_string(key).map_err(|e| neterr(key, e))?;
     if now.trim() == "1" {
         return Ok(());
     }
-    let record = engine.paths.root().join("bridge-nf-call-iptables.previous");
+    let record = engine.paths.root().join(record);
     if !record.exists() {
         let _ = std::fs::write(&record, now.trim());
     }
-    tracing::info!(previous = now.trim(), "enabling net.bridge.bridge-nf-call-iptables");
-    std::fs::write(KEY, "1").map_err(|e| neterr(KEY, e))
+    tracing::info!(sysctl = key, previous = now.trim(), "switching on");
+    std::fs::write(key, "1").map_err(|e| neterr(key, e))
 }
 
 /// A network's attach settings, before its bridge is known to be up.

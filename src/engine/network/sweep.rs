@@ -33,6 +33,7 @@ impl Engine {
         let mut bridges: Vec<&str> =
             nets.iter().filter(|n| !n.bridge.is_empty()).map(|n| n.bridge.as_str()).collect();
         bridges.push(&self.config.network.bridge);
+        bridges.sort_unstable();
         bridges.dedup();
         match Netlink::open() {
             Ok(mut nl) => {
