@@ -56,21 +56,28 @@ pub fn hosts(f: &EtcFiles<'_>) -> String {
         "{own}\t{names}\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
          fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
     );
-    for h in f.extra_hosts.iter().rev() {
-        if let Ok((name, ip)) = parse_extra_host(h) {
-            let ip = match (ip.as_str(), f.host_gateway) {
-                ("host-gateway", Some(g)) => g.to_string(),
-                ("host-gateway", None) => continue,
-                _ => ip,
-            };
-            out.push_str(&format!("{ip}\t{name}\n"));
-        }
+    for line in add_host_lines(f).rev() {
+        out.push_str(&line);
     }
     for l in &f.link_lines {
         out.push_str(l);
         out.push('\n');
     }
     out
+}
+
+/// The `--add-host` entries as hosts lines, in flag order; `host-gateway` is the gateway's
+/// address, and the entry is left out where there is none (no bridge network).
+fn add_host_lines<'a>(f: &'a EtcFiles<'_>) -> impl DoubleEndedIterator<Item = String> + 'a {
+    f.extra_hosts.iter().filter_map(|h| {
+        let (name, ip) = parse_extra_host(h).ok()?;
+        let ip = match (ip.as_str(), f.host_gateway) {
+            ("host-gateway", Some(g)) => g.to_string(),
+            ("host-gateway", None) => return None,
+            _ => ip,
+        };
+        Some(format!("{ip}\t{name}\n"))
+    })
 }
 
 /// Writes `hostname`, `hosts` and `resolv.conf` into `dir`. The files are rewritten in place
@@ -92,13 +99,7 @@ pub fn write_host_mode_files(dir: &Path, f: &EtcFiles<'_>) -> io::Result<()> {
     if !hosts.is_empty() && !hosts.ends_with('\n') {
         hosts.push('\n');
     }
-    for h in f.extra_hosts {
-        if let Ok((name, ip)) = parse_extra_host(h) {
-            if ip != "host-gateway" {
-                hosts.push_str(&format!("{ip}\t{name}\n"));
-            }
-        }
-    }
+    hosts.extend(add_host_lines(f));
     std::fs::write(dir.join("hosts"), hosts)?;
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let custom = !f.dns.is_empty() || !f.dns_search.is_empty() || !f.dns_options.is_empty();
