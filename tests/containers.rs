@@ -406,6 +406,15 @@ fn a_killed_monitor_is_noticed() {
     let (pid, monitor) = g.init_and_monitor("orphan");
     let cmd = std::fs::read_to_string(format!("/proc/{monitor}/cmdline")).unwrap();
     assert!(cmd.contains("__monitor"), "the container's parent is its monitor: {cmd:?}");
+    // The monitor left the cgroups of the process that ran `gantry run` for gantry's own.
+    let cgroups = std::fs::read_to_string(format!("/proc/{monitor}/cgroup")).unwrap();
+    for controller in ["memory", "pids"] {
+        let line = cgroups.lines().find(|l| l.split(':').nth(1) == Some(controller));
+        assert!(
+            line.is_some_and(|l| l.ends_with(":/gantry/monitors")),
+            "the monitor's {controller} cgroup: {cgroups}"
+        );
+    }
     unsafe { libc::kill(monitor, libc::SIGKILL) };
     std::thread::sleep(Duration::from_millis(200));
     let state = g.inspect("{{.State.Status}} {{.State.ExitCode}}", "orphan");
@@ -530,6 +539,23 @@ fn seccomp_default_and_unconfined() {
     assert!(nnp.ok().contains("NoNewPrivs:\t1"));
     let plain = g.run(&["run", "--rm", &img, "grep", "Seccomp:", "/proc/self/status"]);
     assert!(plain.ok().contains("Seccomp:\t2"), "filter mode: {}", plain.stdout);
+    // A profile of the user's, in Docker's format, with its own errno.
+    let profile = g.dir.path().join("deny-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let custom = g.run(&["run", "--rm", "--security-opt", &opt, &img, "sh", "-c", "mkdir /made; echo rc=$?"]);
+    assert!(custom.ok().contains("rc=1") && custom.stderr.contains("Permission denied"), "{custom:?}");
+    // Each distinct profile was compiled once and kept: the default one and the user's.
+    let cached = std::fs::read_dir(g.root().join("seccomp")).unwrap().count();
+    assert_eq!(cached, 2, "cached seccomp programs");
+    let again = g.run(&["run", "--rm", "--security-opt", &opt, &img, "sh", "-c", "mkdir /made; echo rc=$?"]);
+    assert!(again.ok().contains("rc=1"), "{again:?}");
+    assert_eq!(std::fs::read_dir(g.root().join("seccomp")).unwrap().count(), 2, "the cache was used");
 }
 
 #[test]

@@ -70,7 +70,7 @@ fn run(engine: &Engine, id: &str, req: &ExecRequest) -> Result<i32, String> {
         }
         process["cwd"] = Value::String(w.clone());
     }
-    let filter = tenant::filtered(&spec, &mut process)?;
+    let filter = tenant::filtered(&dirs.bundle(), &spec, &mut process)?;
     let tag = format!("{:08x}", rand::random::<u32>());
     let process_file = dirs.run.join(format!("exec-{tag}.json"));
     std::fs::write(&process_file, serde_json::to_vec(&process).map_err(|e| e.to_string())?)

@@ -70,6 +70,11 @@ impl Paths {
         self.root.join("tmp")
     }
 
+    /// Compiled seccomp programs, one per distinct profile.
+    pub fn seccomp_cache(&self) -> PathBuf {
+        self.root.join("seccomp")
+    }
+
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")
     }

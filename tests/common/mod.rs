@@ -48,6 +48,7 @@ pub struct Gantry {
 pub const COMMAND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The captured result of one command.
+#[derive(Debug)]
 pub struct Run {
     pub code: i32,
     pub stdout: String,

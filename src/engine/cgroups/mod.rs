@@ -6,6 +6,7 @@
 //! Every path goes through a [`Layout`] rooted at a directory, so the v2 code runs against a
 //! fake cgroupfs tree in tests. gantry only ever touches cgroups under its own `gantry/` parent.
 
+pub mod monitors;
 pub mod resources;
 pub mod stats;
 pub mod support;

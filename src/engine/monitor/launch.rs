@@ -16,7 +16,9 @@ use crate::engine::Engine;
 use crate::engine::container::config::{ContainerConfig, HostConfig};
 use crate::engine::digest::Digest;
 use crate::engine::network::{Attachment, dns, links};
+use crate::engine::runtime::seccomp_bpf::Program;
 use crate::engine::runtime::spec::{self, Device, Namespaces, SpecInput};
+use crate::engine::runtime::tenant::{self, FilteredExecutor};
 use crate::engine::runtime::{files, rootfs, user};
 use crate::engine::store::containers::{self, State};
 
@@ -262,8 +264,9 @@ pub fn launch(
         init,
         seccomp_file: profile.as_deref(),
     };
-    let spec = spec::build(&input)?;
+    let mut spec = spec::build(&input)?;
     let bundle = dirs.bundle();
+    let executor = seccomp_executor(engine, &bundle, &mut spec)?;
     std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap_or_default())
         .map_err(|e| format!("writing the bundle: {e}"))?;
 
@@ -274,6 +277,9 @@ pub fn launch(
         .map_err(|e| e.to_string())?
         .validate_id()
         .map_err(|e| e.to_string())?;
+    if let Some(executor) = executor {
+        builder = builder.with_executor(executor);
+    }
     let (mut stdout, mut stderr, mut stdin, mut listener) = (None, None, None, None);
     if config.tty {
         let path = dirs.console_socket();
@@ -330,6 +336,26 @@ pub fn launch(
         return Err(e);
     }
     Ok(proc)
+}
+
+/// Takes the seccomp profile out of the spec (libcontainer would compile it in the init, about
+/// 12 ms each time) and returns the executor that loads its cached program instead, after
+/// leaving a copy of the program in the bundle for processes exec'd into the container.
+fn seccomp_executor(
+    engine: &Engine,
+    bundle: &Path,
+    spec: &mut serde_json::Value,
+) -> Result<Option<FilteredExecutor>, String> {
+    let program_file = bundle.join(tenant::PROGRAM_FILE);
+    let profile = spec.get_mut("linux").and_then(|l| l.as_object_mut()).and_then(|l| l.remove("seccomp"));
+    let Some(profile) = profile.filter(|p| !p.is_null()) else {
+        crate::engine::store::tmp::remove_tree(&program_file);
+        return Ok(None);
+    };
+    let tmp = engine.paths.tmp();
+    let program = Program::cached(&engine.paths.seccomp_cache(), &tmp, &profile)?;
+    program.store(&program_file, &tmp).map_err(|e| format!("writing the seccomp program: {e}"))?;
+    Ok(Some(FilteredExecutor::new(program, &mut spec["process"])))
 }
 
 /// Accepts the init's connection on the console socket and receives the pty master.

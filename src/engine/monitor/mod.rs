@@ -62,7 +62,14 @@ pub fn main(args: MonitorArgs) -> i32 {
     // SAFETY: duplicating our own stdout descriptor.
     let sync_fd = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
     let mut sync = Sync((sync_fd >= 0).then(|| unsafe { std::fs::File::from_raw_fd(sync_fd) }));
-    if let Err(e) = sys::daemonize().and_then(|_| sys::null_stdio()).and_then(|_| sys::become_subreaper()) {
+    let detached = sys::daemonize_then(|monitor| {
+        // The starter, concurrently with the monitor's set-up: see cgroups::monitors for why.
+        if let Err(message) = crate::engine::cgroups::Layout::host().adopt_monitor(monitor) {
+            let _log = init_logging(&args.state_root);
+            tracing::warn!(%message, "the monitor stays in its starter's cgroup");
+        }
+    });
+    if let Err(e) = detached.and_then(|_| sys::null_stdio()).and_then(|_| sys::become_subreaper()) {
         sync.send(&SyncMessage::Error { message: format!("monitor setup failed: {e}") });
         return 1;
     }

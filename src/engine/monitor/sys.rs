@@ -12,13 +12,22 @@ use std::os::unix::net::UnixStream;
 /// once, so the monitor is reparented away from the (short-lived) starter. Must be called while
 /// the process is still single-threaded.
 pub fn daemonize() -> io::Result<()> {
+    daemonize_then(|_| {})
+}
+
+/// [`daemonize`], with the parent running `starter(child_pid)` before it exits, concurrently
+/// with the child.
+pub fn daemonize_then(starter: impl FnOnce(i32)) -> io::Result<()> {
     rustix::process::setsid()?;
-    // SAFETY: the monitor has just been exec'd and has started no thread, so the child is a
-    // faithful copy; the parent only calls `_exit`.
+    // SAFETY: the caller has just been exec'd and has started no thread, so the child is a
+    // faithful copy and the parent, still single-threaded, may go on as usual before `_exit`.
     match unsafe { libc::fork() } {
         -1 => Err(io::Error::last_os_error()),
         0 => Ok(()),
-        _ => unsafe { libc::_exit(0) },
+        child => {
+            starter(child);
+            unsafe { libc::_exit(0) }
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod caps;
 pub mod files;
 pub mod rootfs;
 pub mod seccomp;
+pub mod seccomp_bpf;
 pub mod spec;
 pub mod tenant;
 pub mod user;

@@ -1,7 +1,8 @@
-//! What an exec'd process must get that libcontainer 0.7's tenant path leaves out: the
-//! container's seccomp filter. Its tenant builder replaces the spec's `linux` section, so the
-//! filter in the container's config.json never reaches the exec'd process. gantry loads it
-//! itself from an [`Executor`] that runs in the exec'd process right before `execve`.
+//! Loading a container's seccomp filter from gantry itself, in an [`Executor`] that runs in the
+//! container's process right before `execve`. Every container's init gets its filter this way
+//! (a program compiled once per profile, see [`super::seccomp_bpf`]), and so does every exec'd
+//! process: libcontainer 0.7's tenant builder replaces the spec's `linux` section, so it would
+//! never load the container's filter for them.
 //!
 //! By then the capabilities are already dropped, and without `no_new_privileges` loading a
 //! filter takes CAP_SYS_ADMIN (as runc and Docker run exec: filtered, setuid binaries still
@@ -9,22 +10,41 @@
 //! in its bounding set: the filter loads, and `execve` itself takes the capability away again
 //! (a root process keeps only what its bounding set allows, any other user keeps nothing).
 
-use oci_spec::runtime::{LinuxSeccomp, Spec};
+use std::path::Path;
+
+use oci_spec::runtime::Spec;
 use serde_json::Value;
 
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError, default::DefaultExecutor};
 
+use super::seccomp_bpf::Program;
+
 const SYS_ADMIN: &str = "CAP_SYS_ADMIN";
+
+/// The name of a container's compiled filter in its bundle.
+pub const PROGRAM_FILE: &str = "seccomp.bpf";
 
 /// Loads the container's seccomp filter, then runs the workload as libcontainer would.
 #[derive(Clone)]
 pub struct FilteredExecutor {
-    seccomp: LinuxSeccomp,
+    program: Program,
+}
+
+impl FilteredExecutor {
+    /// Filters with `program`; `process` (the process spec) is adjusted so it can load it.
+    pub fn new(program: Program, process: &mut Value) -> Self {
+        let no_new_privs = process.get("noNewPrivileges").and_then(Value::as_bool).unwrap_or(false);
+        if !no_new_privs {
+            lend_sys_admin(process);
+        }
+        FilteredExecutor { program }
+    }
 }
 
 impl Executor for FilteredExecutor {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
-        libcontainer::seccomp::initialize_seccomp(&self.seccomp)
+        self.program
+            .load()
             .map_err(|e| ExecutorError::Other(format!("loading the container's seccomp filter: {e}")))?;
         DefaultExecutor {}.exec(spec)
     }
@@ -34,18 +54,27 @@ impl Executor for FilteredExecutor {
     }
 }
 
-/// The executor for a process exec'd into a container with `spec` (its config.json), and the
-/// process spec adjusted so the executor can load the filter. `None` when the container runs
-/// without a filter (`--privileged`, `seccomp=unconfined`).
-pub fn filtered(spec: &Value, process: &mut Value) -> Result<Option<FilteredExecutor>, String> {
-    let Some(raw) = spec.pointer("/linux/seccomp").filter(|v| !v.is_null()) else { return Ok(None) };
-    let seccomp: LinuxSeccomp =
-        serde_json::from_value(raw.clone()).map_err(|e| format!("the container's seccomp profile: {e}"))?;
-    let no_new_privs = process.get("noNewPrivileges").and_then(Value::as_bool).unwrap_or(false);
-    if !no_new_privs {
-        lend_sys_admin(process);
-    }
-    Ok(Some(FilteredExecutor { seccomp }))
+/// The executor for a process exec'd into the container whose bundle is `bundle` and whose
+/// spec is `spec` (its config.json), and the process spec adjusted so the executor can load the
+/// filter. `None` when the container runs without a filter (`--privileged`,
+/// `seccomp=unconfined`). The filter is the compiled program the container's own init loaded;
+/// a container started by an older gantry has its profile in the spec instead.
+pub fn filtered(
+    bundle: &Path,
+    spec: &Value,
+    process: &mut Value,
+) -> Result<Option<FilteredExecutor>, String> {
+    let program = match Program::read(&bundle.join(PROGRAM_FILE))? {
+        Some(p) => p,
+        None => match spec.pointer("/linux/seccomp").filter(|v| !v.is_null()) {
+            Some(raw) => Program::compile(
+                &serde_json::from_value(raw.clone())
+                    .map_err(|e| format!("the container's seccomp profile: {e}"))?,
+            )?,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(FilteredExecutor::new(program, process)))
 }
 
 /// Adds CAP_SYS_ADMIN to the effective and permitted sets, unless the bounding set already
@@ -78,6 +107,10 @@ mod tests {
         })
     }
 
+    fn no_bundle() -> std::path::PathBuf {
+        std::path::PathBuf::from("/nonexistent/gantry-bundle")
+    }
+
     fn spec_with_filter() -> Value {
         json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
             {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}
@@ -87,7 +120,7 @@ mod tests {
     #[test]
     fn lends_sys_admin_outside_the_bounding_set_only() {
         let mut p = process(false);
-        assert!(filtered(&spec_with_filter(), &mut p).unwrap().is_some());
+        assert!(filtered(&no_bundle(), &spec_with_filter(), &mut p).unwrap().is_some());
         let caps = &p["capabilities"];
         assert_eq!(caps["effective"], json!(["CAP_CHOWN", "CAP_SYS_ADMIN"]));
         assert_eq!(caps["permitted"], json!(["CAP_CHOWN", "CAP_SYS_ADMIN"]));
@@ -98,7 +131,7 @@ mod tests {
     fn no_new_privileges_needs_no_capability() {
         let mut p = process(true);
         let before = p.clone();
-        assert!(filtered(&spec_with_filter(), &mut p).unwrap().is_some());
+        assert!(filtered(&no_bundle(), &spec_with_filter(), &mut p).unwrap().is_some());
         assert_eq!(p, before);
     }
 
@@ -106,8 +139,8 @@ mod tests {
     fn unconfined_containers_get_no_executor() {
         let mut p = process(false);
         let before = p.clone();
-        assert!(filtered(&json!({"linux": {}}), &mut p).unwrap().is_none());
-        assert!(filtered(&json!({"linux": {"seccomp": null}}), &mut p).unwrap().is_none());
+        assert!(filtered(&no_bundle(), &json!({"linux": {}}), &mut p).unwrap().is_none());
+        assert!(filtered(&no_bundle(), &json!({"linux": {"seccomp": null}}), &mut p).unwrap().is_none());
         assert_eq!(p, before);
     }
 
@@ -115,7 +148,23 @@ mod tests {
     fn a_container_holding_sys_admin_is_left_alone() {
         let mut p = json!({"capabilities": {"bounding": ["CAP_SYS_ADMIN"], "effective": ["CAP_SYS_ADMIN"]}});
         let before = p.clone();
-        assert!(filtered(&spec_with_filter(), &mut p).unwrap().is_some());
+        assert!(filtered(&no_bundle(), &spec_with_filter(), &mut p).unwrap().is_some());
         assert_eq!(p, before);
+    }
+
+    #[test]
+    fn the_bundle_program_comes_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_ERRNO"}]});
+        let program = Program::compile(&serde_json::from_value(profile).unwrap()).unwrap();
+        program.store(&dir.path().join(PROGRAM_FILE), &dir.path().join("tmp")).unwrap();
+        // The spec says unconfined, but the init loaded the bundle's program: exec gets it too.
+        let mut p = process(false);
+        assert!(filtered(dir.path(), &json!({"linux": {}}), &mut p).unwrap().is_some());
+        std::fs::write(dir.path().join(PROGRAM_FILE), b"damaged").unwrap();
+        assert!(
+            filtered(dir.path(), &json!({"linux": {}}), &mut p).is_err(),
+            "a damaged program is an error"
+        );
     }
 }

@@ -1,0 +1,95 @@
+//! The cgroup monitors live in: `gantry/monitors`, beside the containers' `gantry/<id>`.
+//!
+//! Like podman's cgroup for conmon, it keeps monitors out of the cgroup of whoever ran
+//! `gantry run` (an SSH session's scope, a CI job's cgroup): tearing that down must not take the
+//! monitors, and so the containers' logs and exit codes, with it.
+//!
+//! It also takes a wait off `run`'s path. Every move into a cgroup (a PID written to
+//! `cgroup.procs`) takes the kernel's global cgroup threadgroup lock for writing, and the first
+//! writer after a quiet spell waits for an RCU grace period (8–10 ms measured here); writers
+//! that come within about a grace period after it do not wait. libcontainer's intermediate
+//! process pays that wait when it joins the container's cgroups. The monitor's starter moves
+//! the monitor here while the monitor sets up, so the grace period has mostly passed by the
+//! time libcontainer's turn comes.
+
+use std::path::PathBuf;
+
+use super::{Layout, PARENT};
+
+/// The monitors' cgroup, under gantry's parent in each hierarchy.
+pub const DIR: &str = "monitors";
+
+/// The v1 controllers a monitor joins: the accounting ones. cpuset would need its CPUs and
+/// memory nodes copied in first, and devices and freezer only restrict.
+const V1_CONTROLLERS: &[&str] = &["memory", "pids", "cpu", "cpuacct", "blkio"];
+
+impl Layout {
+    /// The monitors' cgroup directory in each hierarchy that has one (a hierarchy holding
+    /// several controllers is listed once).
+    pub fn monitor_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = match self {
+            Self::V1 { mounts } => V1_CONTROLLERS
+                .iter()
+                .filter_map(|c| mounts.get(*c))
+                .map(|m| m.join(PARENT).join(DIR))
+                .collect(),
+            Self::V2 { root } => vec![root.join(PARENT).join(DIR)],
+        };
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
+    /// Moves the process `pid` (a monitor) into the monitors' cgroup, creating it as needed.
+    pub fn adopt_monitor(&self, pid: i32) -> Result<(), String> {
+        for dir in self.monitor_dirs() {
+            std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            let procs = dir.join("cgroup.procs");
+            std::fs::write(&procs, pid.to_string())
+                .map_err(|e| format!("writing {}: {e}", procs.display()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn procs(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join("cgroup.procs")).unwrap()
+    }
+
+    #[test]
+    fn v1_monitors_join_the_accounting_hierarchies_once_each() {
+        let t = tempfile::tempdir().unwrap();
+        let shared = t.path().join("cpu,cpuacct");
+        let mut mounts: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for c in ["memory", "pids", "cpuset", "devices", "freezer", "blkio"] {
+            mounts.insert(c.into(), t.path().join(c));
+        }
+        mounts.insert("cpu".into(), shared.clone());
+        mounts.insert("cpuacct".into(), shared.clone());
+        let layout = Layout::V1 { mounts };
+        layout.adopt_monitor(4242).unwrap();
+        let dirs = layout.monitor_dirs();
+        assert_eq!(dirs.len(), 4, "{dirs:?}");
+        for c in ["memory", "pids", "blkio", "cpu,cpuacct"] {
+            assert_eq!(procs(&t.path().join(c).join("gantry/monitors")), "4242");
+        }
+        for c in ["cpuset", "devices", "freezer"] {
+            assert!(!t.path().join(c).exists(), "{c} is left alone");
+        }
+    }
+
+    #[test]
+    fn v2_monitors_get_a_leaf_beside_the_containers() {
+        let t = tempfile::tempdir().unwrap();
+        let layout = Layout::v2_at(t.path());
+        layout.adopt_monitor(7).unwrap();
+        assert_eq!(layout.monitor_dirs(), vec![t.path().join("gantry/monitors")]);
+        assert_eq!(procs(&t.path().join("gantry/monitors")), "7");
+    }
+}
