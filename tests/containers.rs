@@ -251,6 +251,15 @@ fn rm_run_once_and_auto_remove() {
     }
     assert!(g.run(&["ps", "-aq"]).ok().is_empty(), "--rm container removed itself");
     assert!(g.entries("containers").is_empty(), "its files are gone");
+    // In the foreground, the command returns once the record is gone; the files, moved into the
+    // scratch area first, go right after.
+    assert_eq!(g.run(&["run", "--rm", &img, "echo", "hi"]).ok(), "hi\n");
+    assert!(g.run(&["ps", "-aq"]).ok().is_empty(), "removed before run returned");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(g.entries("containers").is_empty() && g.entries("tmp").is_empty()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(g.entries("containers").is_empty() && g.entries("tmp").is_empty(), "{:?}", g.entries("tmp"));
 }
 
 #[test]

@@ -36,6 +36,23 @@ pub const PARENT: &str = "gantry";
 pub const V1_CONTROLLERS: &[&str] =
     &["cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer"];
 
+/// Every v1 controller libcgroups makes a container cgroup in when the host mounts it: the
+/// hierarchies gantry must look in to remove one.
+const RUNTIME_V1_CONTROLLERS: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "pids",
+    "blkio",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "perf_event",
+    "net_cls",
+    "net_prio",
+];
+
 /// The v1 hierarchies in a mountinfo text. Parsed here in one pass: libcgroups' helper reads
 /// mountinfo once per controller, and the monitor pays for this on every container start.
 fn v1_mounts(mountinfo: &str) -> BTreeMap<String, PathBuf> {
@@ -48,7 +65,7 @@ fn v1_mounts(mountinfo: &str) -> BTreeMap<String, PathBuf> {
         };
         let Some(point) = mount.split_whitespace().nth(4) else { continue };
         for option in options.split(',') {
-            if V1_CONTROLLERS.contains(&option) {
+            if RUNTIME_V1_CONTROLLERS.contains(&option) {
                 out.entry(option.to_string()).or_insert_with(|| PathBuf::from(point));
             }
         }
@@ -148,14 +165,38 @@ impl Layout {
         }
     }
 
-    /// Removes what is left of a container's cgroups (empty directories only: the kernel
-    /// refuses to remove a cgroup with processes in it). Only `gantry/<id>` is ever touched.
-    pub fn remove(&self, id: &str) {
-        let dirs: Vec<PathBuf> = match self {
+    /// The container's cgroup directory in every hierarchy (existing or not).
+    fn container_dirs(&self, id: &str) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = match self {
             Self::V1 { mounts } => mounts.values().map(|m| m.join(PARENT).join(id)).collect(),
             Self::V2 { root } => vec![root.join(PARENT).join(id)],
         };
-        for d in dirs {
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
+    /// Removes the container's cgroups if no process is left in any of them; false (with
+    /// nothing more removed) when one is, or a directory cannot be removed.
+    pub fn remove_if_empty(&self, id: &str) -> bool {
+        let dirs = self.container_dirs(id);
+        let occupied = |d: &PathBuf| match std::fs::read_to_string(d.join("cgroup.procs")) {
+            Ok(procs) => !procs.trim().is_empty(),
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        };
+        if dirs.iter().any(occupied) {
+            return false;
+        }
+        dirs.iter().all(|d| match std::fs::remove_dir(d) {
+            Ok(()) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        })
+    }
+
+    /// Removes what is left of a container's cgroups (empty directories only: the kernel
+    /// refuses to remove a cgroup with processes in it). Only `gantry/<id>` is ever touched.
+    pub fn remove(&self, id: &str) {
+        for d in self.container_dirs(id) {
             if d.is_dir() {
                 if let Err(e) = std::fs::remove_dir(&d) {
                     tracing::warn!(cgroup = %d.display(), error = %e, "leftover cgroup not removed");
@@ -194,6 +235,17 @@ mod tests {
         let layout = Layout::V1 { mounts: m };
         assert_eq!(layout.dir("memory", "x"), Some(PathBuf::from("/sys/fs/cgroup/memory/gantry/x")));
         assert_eq!(layout.dir("pids", "x"), None);
+    }
+
+    #[test]
+    fn remove_if_empty_leaves_occupied_cgroups_alone() {
+        let t = tempfile::tempdir().unwrap();
+        let layout = Layout::v1_at(t.path());
+        assert!(layout.remove_if_empty("abc"), "no cgroup at all: nothing to do");
+        write_fake_files(&t.path().join("pids/gantry/abc"), &[("cgroup.procs", "42\n")]);
+        write_fake_files(&t.path().join("memory/gantry/abc"), &[("cgroup.procs", "")]);
+        assert!(!layout.remove_if_empty("abc"), "a process is left in pids");
+        assert!(t.path().join("memory/gantry/abc").exists(), "nothing was removed");
     }
 
     /// A fake v2 tree: the root's controllers, and a container cgroup with the files a kernel

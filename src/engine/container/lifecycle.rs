@@ -12,6 +12,7 @@ use crate::engine::error::{Error, Result};
 use crate::engine::monitor::sys::{same_process, start_time};
 use crate::engine::runtime::rootfs;
 use crate::engine::store::containers::{self, ContainerRow, State};
+use crate::engine::store::tmp::TempDir;
 
 /// How long a start may take before the engine gives up waiting for its monitor.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -78,6 +79,10 @@ pub fn parse_signal(s: &str) -> Result<i32> {
     };
     Ok(n)
 }
+
+/// The files of a removed container, moved into the scratch area; deleted on drop.
+#[must_use = "dropping it deletes the removed container's files"]
+pub struct Discarded(#[allow(dead_code, reason = "held for its Drop")] Option<TempDir>);
 
 fn send_signal(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: kill(2) with integers only.
@@ -399,11 +404,14 @@ impl Engine {
                 return Err(Error::Runtime(format!("container {} could not be killed", row.name)));
             }
         }
-        self.destroy(&id)
+        self.destroy(&id).map(drop)
     }
 
     /// Deletes an exited container's state, files and record (also used by `--rm` monitors).
-    pub fn destroy(&self, id: &str) -> Result<()> {
+    /// The container's files are moved into the scratch area and deleted when the returned
+    /// value is dropped: a `--rm` monitor tells its clients first (the record is gone by then),
+    /// and a process killed before deleting them leaves them to the next command's sweep.
+    pub fn destroy(&self, id: &str) -> Result<Discarded> {
         let claimed = self.db.write(|tx| {
             containers::transition(tx, id, &[State::Created, State::Exited, State::Dead], State::Removing)
                 .map_err(|e| self.db.err(e))
@@ -411,18 +419,26 @@ impl Engine {
         if !claimed {
             let row = self.db.read(|c| containers::get(c, id))?;
             return match row {
-                None => Ok(()),
-                Some(r) if r.state == State::Removing => Ok(()),
+                None => Ok(Discarded(None)),
+                Some(r) if r.state == State::Removing => Ok(Discarded(None)),
                 Some(r) => Err(Error::Conflict(format!("container {} is {}", r.name, r.state.as_str()))),
             };
         }
         self.teardown_runtime(id);
         let dirs = ContainerDirs::new(&self.paths, id);
         crate::engine::store::tmp::remove_tree(&dirs.run);
-        crate::engine::store::tmp::remove_tree(&dirs.base);
+        let trash = TempDir::new(&self.paths.tmp(), "removed")?;
+        match std::fs::rename(&dirs.base, trash.path().join(id)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(container = id, error = %e, "could not move the container's files aside");
+                crate::engine::store::tmp::remove_tree(&dirs.base);
+            }
+        }
         self.db.write(|tx| containers::delete(tx, id).map_err(|e| self.db.err(e)))?;
         self.record("container", "destroy", id, vec![]);
-        Ok(())
+        Ok(Discarded(Some(trash)))
     }
 
     pub fn rename_container(&self, key: &str, new_name: &str) -> Result<()> {
@@ -492,7 +508,7 @@ impl Engine {
         let mut out = Vec::new();
         for c in self.containers()? {
             if matches!(c.row.state, State::Exited | State::Created | State::Dead) {
-                self.destroy(c.id())?;
+                drop(self.destroy(c.id())?);
                 out.push(c.row.id.clone());
             }
         }

@@ -193,14 +193,16 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             first = false;
         }
         // Setting up is done: what it used need not stay resident while the container runs.
-        engine.db.shrink_memory();
-        // SAFETY: the monitor is single-threaded; nothing else changes its mappings.
-        let shed = unsafe { sys::shed_memory() };
-        tracing::debug!(container = id, shed_bytes = shed, "memory given back");
-        let status = serve::run(&mut proc, &mut clients, &mut log);
+        let shed = || {
+            engine.db.shrink_memory();
+            // SAFETY: the monitor is single-threaded; nothing else changes its mappings.
+            let shed = unsafe { sys::shed_memory() };
+            tracing::debug!(container = id, shed_bytes = shed, "memory given back");
+        };
+        let status = serve::run(&mut proc, &mut clients, &mut log, shed);
         let _ = log.finish();
         let oom = proc.oom_killed();
-        proc.delete();
+        proc.delete_exited();
         engine.network_release(id);
         drop(attachment);
         let code = status.code();
@@ -290,7 +292,9 @@ fn finish(
         record_die(engine, id, code);
     }
     // With --rm, remove first: a client told of the exit then finds the container gone.
-    let removed = if host.auto_remove { engine.destroy(id).map_err(|e| e.to_string()) } else { Ok(()) };
+    let removed =
+        if host.auto_remove { engine.destroy(id).map(Some).map_err(|e| e.to_string()) } else { Ok(None) };
     clients.broadcast_exit(code);
-    removed
+    // The files go only now, with the clients (`run --rm`) already told.
+    removed.map(drop)
 }

@@ -288,8 +288,14 @@ fn reap(init: i32) -> Option<ExitStatus> {
     }
 }
 
-/// Runs until the container's init exits; returns how it exited.
-pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter) -> ExitStatus {
+/// How long a container runs before the monitor calls its `settle` work: a container that is
+/// over sooner (`run --rm IMAGE true`) does not wait for work only a long run needs.
+const SETTLE_AFTER: Duration = Duration::from_millis(100);
+
+/// Runs until the container's init exits; returns how it exited. `settle` runs once, when the
+/// container has run for [`SETTLE_AFTER`].
+pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter, settle: impl FnOnce()) -> ExitStatus {
+    let mut settle = Some((Instant::now() + SETTLE_AFTER, settle));
     let pidfd = rustix::process::pidfd_open(
         rustix::process::Pid::from_raw(proc.pid).expect("init pid is positive"),
         rustix::process::PidfdFlags::empty(),
@@ -339,8 +345,16 @@ pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter) -> ExitS
             fds.push(PollFd::new(&c.stream, PollFlags::IN));
             kinds.push(Source::Client(c.id));
         }
-        let wait = if exited_at.is_some() { Duration::from_millis(50) } else { Duration::from_secs(1) };
+        let mut wait = if exited_at.is_some() { Duration::from_millis(50) } else { Duration::from_secs(1) };
+        if let Some((at, _)) = &settle {
+            wait = wait.min(at.saturating_duration_since(Instant::now()));
+        }
         let _ = poll(&mut fds, Some(&timespec(wait)));
+        if status.is_none() && settle.as_ref().is_some_and(|(at, _)| Instant::now() >= *at) {
+            if let Some((_, f)) = settle.take() {
+                f();
+            }
+        }
         let ready: Vec<Source> = kinds
             .into_iter()
             .zip(fds.iter())
