@@ -260,6 +260,18 @@ fn rm_run_once_and_auto_remove() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(g.entries("containers").is_empty() && g.entries("tmp").is_empty(), "{:?}", g.entries("tmp"));
+    // A disposable container's root is never synced (overlayfs `volatile`); a kept one's is.
+    let root_mount = |rm: bool| {
+        let mut args = vec!["run"];
+        if rm {
+            args.push("--rm");
+        }
+        args.extend([img.as_str(), "sh", "-c", "grep ' / overlay ' /proc/mounts"]);
+        g.run(&args).ok().to_string()
+    };
+    assert!(root_mount(true).contains("volatile"), "{}", root_mount(true));
+    assert!(!root_mount(false).contains("volatile"), "{}", root_mount(false));
+    g.run(&["container", "prune", "-f"]).ok();
 }
 
 #[test]

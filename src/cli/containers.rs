@@ -179,7 +179,9 @@ pub async fn create_command(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
 }
 
 pub async fn run(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
+    tracing::debug!("run: creating");
     let c = create(engine, &a).await?;
+    tracing::debug!(container = c.id(), "run: created");
     if a.detach {
         engine.start_container(c.id(), false).await.map_err(run_failure)?;
         return print(&format!("{}\n", c.id()));
@@ -188,6 +190,7 @@ pub async fn run(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
     let opts =
         AttachOptions { stdin: a.interactive, tty: a.tty, detach_keys: a.detach_keys.clone(), start: true };
     let code = attach::attach(engine, c.id(), &opts).await?;
+    tracing::debug!(container = c.id(), ?code, "run: exit status received");
     exit_with(code)
 }
 

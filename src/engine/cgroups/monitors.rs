@@ -12,7 +12,7 @@
 //! the monitor here while the monitor sets up, so the grace period has mostly passed by the
 //! time libcontainer's turn comes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Layout, PARENT};
 
@@ -40,6 +40,24 @@ impl Layout {
         dirs
     }
 
+    /// Starts the cgroup lock's grace period from a thread of the calling process (v1 only), so
+    /// it has passed by the time the monitor's starter and then libcontainer move processes.
+    /// The thread moves itself into the monitors' cgroup of one hierarchy (by its own thread
+    /// ID, which takes the lock; writing 0 would not) and ends. v2 cannot move a lone thread
+    /// into a domain cgroup: there the starter's move of the monitor is the first.
+    pub fn warm_up_migrations(&self) {
+        let Self::V1 { mounts } = self else { return };
+        let Some(dir) = mounts.get("pids").map(|m| m.join(PARENT).join(DIR)) else { return };
+        let spawned = std::thread::Builder::new().name("cgroup-warm-up".into()).spawn(move || {
+            if let Err(e) = join_as_thread(&dir) {
+                tracing::debug!(cgroup = %dir.display(), error = %e, "cgroup warm-up failed");
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::debug!(error = %e, "cgroup warm-up thread not started");
+        }
+    }
+
     /// Moves the process `pid` (a monitor) into the monitors' cgroup, creating it as needed.
     pub fn adopt_monitor(&self, pid: i32) -> Result<(), String> {
         for dir in self.monitor_dirs() {
@@ -50,6 +68,12 @@ impl Layout {
         }
         Ok(())
     }
+}
+
+/// Moves the calling thread into the v1 cgroup `dir` (its `tasks` file, by thread ID).
+fn join_as_thread(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("tasks"), rustix::thread::gettid().as_raw_nonzero().to_string())
 }
 
 #[cfg(test)]

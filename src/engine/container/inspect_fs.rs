@@ -147,7 +147,15 @@ impl Engine {
             self.paths.tmp().join(format!("{}-cp-{:08x}", std::process::id(), rand::random::<u32>()));
         std::fs::create_dir_all(&target).map_err(|e| ioerr("creating a mount point", e))?;
         let links = self.paths.layer_links();
-        let o = rootfs::Overlay { lowers: &lowers, upper: &dirs.upper(), work: &dirs.work(), links: &links };
+        // A `--rm` container's work dir may carry a volatile mount's mark, which only another
+        // volatile mount clears.
+        let o = rootfs::Overlay {
+            lowers: &lowers,
+            upper: &dirs.upper(),
+            work: &dirs.work(),
+            links: &links,
+            volatile: c.host.auto_remove,
+        };
         rootfs::mount(&o, &target).map_err(|e| ioerr("mounting the container's filesystem", e))?;
         let fd = rustix::fs::open(&target, flags, Mode::empty())
             .map_err(|e| ioerr("opening the container's root", e))?;

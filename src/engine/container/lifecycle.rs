@@ -155,6 +155,7 @@ impl Engine {
     /// Starts a created or exited container through a new monitor. With `wait_for_attach`, the
     /// container is created but its process only starts once an attach client asks.
     pub async fn start_container(self: &Arc<Self>, key: &str, wait_for_attach: bool) -> Result<Container> {
+        crate::engine::cgroups::Layout::host().warm_up_migrations();
         let id = self.resolve_container(key)?;
         self.reconcile(&id)?;
         let me = std::process::id() as i32;
@@ -215,6 +216,7 @@ impl Engine {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
+        tracing::debug!(container = id, "spawning the monitor");
         let mut child = cmd.spawn().map_err(|e| Error::io("starting the monitor", e))?;
         let stdout = child.stdout.take().ok_or_else(|| Error::Runtime("monitor has no sync pipe".into()))?;
         let name = id.to_string();

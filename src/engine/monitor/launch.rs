@@ -72,7 +72,7 @@ fn cgroup_v2() -> bool {
 }
 
 /// Mounts the rootfs if it is not mounted yet.
-fn mount_rootfs(engine: &Engine, id: &str, image_id: &str) -> Result<PathBuf, String> {
+fn mount_rootfs(engine: &Engine, id: &str, image_id: &str, disposable: bool) -> Result<PathBuf, String> {
     let dirs = engine.container_dirs(id);
     let target = dirs.rootfs();
     if rootfs::is_mounted(&target) {
@@ -84,8 +84,13 @@ fn mount_rootfs(engine: &Engine, id: &str, image_id: &str) -> Result<PathBuf, St
     let image = image.ok_or_else(|| format!("the image {image_id} of this container is gone"))?;
     let lowers: Vec<PathBuf> = image.layers.iter().rev().map(|l| engine.layers.diff_dir(l)).collect();
     let links = engine.paths.layer_links();
-    let overlay =
-        rootfs::Overlay { lowers: &lowers, upper: &dirs.upper(), work: &dirs.work(), links: &links };
+    let overlay = rootfs::Overlay {
+        lowers: &lowers,
+        upper: &dirs.upper(),
+        work: &dirs.work(),
+        links: &links,
+        volatile: disposable,
+    };
     rootfs::mount(&overlay, &target).map_err(|e| format!("mounting the container's root filesystem: {e}"))?;
     Ok(target)
 }
@@ -230,7 +235,7 @@ pub fn launch(
     att: &Attachment,
 ) -> Result<Proc, String> {
     let dirs = engine.container_dirs(id);
-    let rootfs = mount_rootfs(engine, id, image_id)?;
+    let rootfs = mount_rootfs(engine, id, image_id, host.auto_remove)?;
     let user = user::resolve(&rootfs, &config.user)?;
     write_etc(engine, &dirs.etc(), config, host, att)?;
     // Link variables first, so the container's own `-e` values win.

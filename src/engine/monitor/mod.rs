@@ -74,6 +74,7 @@ pub fn main(args: MonitorArgs) -> i32 {
         return 1;
     }
     let _log = init_logging(&args.state_root);
+    tracing::debug!(container = %args.id, "monitor detached");
     let opts = EngineOptions {
         root: Some(args.state_root.clone()),
         run: Some(args.run_root.clone()),
@@ -200,11 +201,13 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             tracing::debug!(container = id, shed_bytes = shed, "memory given back");
         };
         let status = serve::run(&mut proc, &mut clients, &mut log, shed);
+        tracing::debug!(container = id, "container exited");
         let _ = log.finish();
         let oom = proc.oom_killed();
         proc.delete_exited();
         engine.network_release(id);
         drop(attachment);
+        tracing::debug!(container = id, "runtime state removed");
         let code = status.code();
         (last_code, last_oom) = (code, oom);
         let current = engine
@@ -281,6 +284,7 @@ fn finish(
     record_exit: bool,
 ) -> Result<(), String> {
     launch::unmount_rootfs(engine, id)?;
+    tracing::debug!(container = id, "root filesystem unmounted");
     engine
         .db
         .write(|tx| {
@@ -291,9 +295,11 @@ fn finish(
     if record_exit {
         record_die(engine, id, code);
     }
+    tracing::debug!(container = id, "exit recorded");
     // With --rm, remove first: a client told of the exit then finds the container gone.
     let removed =
         if host.auto_remove { engine.destroy(id).map(Some).map_err(|e| e.to_string()) } else { Ok(None) };
+    tracing::debug!(container = id, "removed");
     clients.broadcast_exit(code);
     // The files go only now, with the clients (`run --rm`) already told.
     removed.map(drop)

@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{CWD, Mode, OFlags};
 use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MoveMountFlags, UnmountFlags, fsconfig_create,
-    fsconfig_set_string, fsmount, fsopen, move_mount,
+    fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount,
 };
 
 /// Where one container's layers come from and go to.
+#[derive(Clone, Copy)]
 pub struct Overlay<'a> {
     /// Layer `diff` directories, topmost first.
     pub lowers: &'a [PathBuf],
@@ -23,10 +24,37 @@ pub struct Overlay<'a> {
     pub work: &'a Path,
     /// Scratch directory for the short links of the classic fallback (`<root>/l`).
     pub links: &'a Path,
+    /// Mount with overlayfs's `volatile` option: no sync of the upper directory, ever (not on
+    /// fsync, not on unmount, which otherwise flushes the whole upper filesystem's journal).
+    /// For containers whose files are thrown away when they exit (`--rm`), as podman does.
+    pub volatile: bool,
 }
 
 /// Mounts the overlay at `target` (which must exist).
 pub fn mount(o: &Overlay<'_>, target: &Path) -> io::Result<()> {
+    if o.volatile {
+        // overlayfs refuses a work dir a volatile mount has used before, even after a clean
+        // unmount, in case a crash lost writes: those of a disposable container do not matter.
+        remove_if_present(&o.work.join("work/incompat/volatile"))?;
+        match mount_any(o, target) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                tracing::debug!("overlayfs here has no volatile option");
+                return mount_any(&Overlay { volatile: false, ..*o }, target);
+            }
+            r => return r,
+        }
+    }
+    mount_any(o, target)
+}
+
+fn remove_if_present(dir: &Path) -> io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn mount_any(o: &Overlay<'_>, target: &Path) -> io::Result<()> {
     match mount_with_fsconfig(o, target) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) || e.raw_os_error() == Some(libc::ENOSYS) => {
@@ -44,6 +72,9 @@ fn mount_with_fsconfig(o: &Overlay<'_>, target: &Path) -> io::Result<()> {
     fsconfig_set_string(&fs, "upperdir", o.upper)?;
     fsconfig_set_string(&fs, "workdir", o.work)?;
     fsconfig_set_string(&fs, "index", "off")?;
+    if o.volatile {
+        fsconfig_set_flag(&fs, "volatile")?;
+    }
     fsconfig_create(&fs)?;
     let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())?;
     move_mount(&mnt, "", CWD, target, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)?;
@@ -65,10 +96,11 @@ fn mount_classic(o: &Overlay<'_>, target: &Path) -> io::Result<()> {
         let base = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
         let lowers: Vec<String> = (0..o.lowers.len()).map(|i| format!("{base}/{i}")).collect();
         let data = format!(
-            "lowerdir={},upperdir={},workdir={},index=off",
+            "lowerdir={},upperdir={},workdir={},index=off{}",
             lowers.join(":"),
             o.upper.display(),
-            o.work.display()
+            o.work.display(),
+            if o.volatile { ",volatile" } else { "" }
         );
         if data.len() >= 4096 {
             return Err(io::Error::other(format!(
@@ -126,14 +158,22 @@ mod tests {
             lowers.push(d);
         }
         lowers.reverse();
-        for (name, classic) in [("a", false), ("b", true)] {
+        for (name, classic, volatile) in
+            [("a", false, false), ("b", true, false), ("c", false, true), ("d", true, true)]
+        {
             let upper = dir.path().join(format!("{name}/upper"));
             let work = dir.path().join(format!("{name}/work"));
             let target = dir.path().join(format!("{name}/merged"));
             for d in [&upper, &work, &target] {
                 std::fs::create_dir_all(d).unwrap();
             }
-            let o = Overlay { lowers: &lowers, upper: &upper, work: &work, links: &dir.path().join("l") };
+            let o = Overlay {
+                lowers: &lowers,
+                upper: &upper,
+                work: &work,
+                links: &dir.path().join("l"),
+                volatile,
+            };
             if classic {
                 mount_classic(&o, &target).unwrap()
             } else {
@@ -145,6 +185,13 @@ mod tests {
             assert!(upper.join("new").exists());
             unmount(&target).unwrap();
             assert!(!is_mounted(&target));
+            if volatile {
+                // overlayfs marks a work dir a volatile mount used; mounting it again works.
+                assert!(work.join("work/incompat/volatile").exists(), "volatile in effect");
+                mount(&o, &target).unwrap();
+                assert!(target.join("new").exists());
+                unmount(&target).unwrap();
+            }
         }
     }
 }
