@@ -42,12 +42,13 @@ impl Layout {
 
     /// Starts the cgroup lock's grace period from a thread of the calling process (v1 only), so
     /// it has passed by the time the monitor's starter and then libcontainer move processes.
-    /// The thread moves itself into the monitors' cgroup of one hierarchy (by its own thread
-    /// ID, which takes the lock; writing 0 would not) and ends. v2 cannot move a lone thread
-    /// into a domain cgroup: there the starter's move of the monitor is the first.
-    pub fn warm_up_migrations(&self) {
+    /// The thread moves itself into the pids cgroup of container `id` (by its own thread ID,
+    /// which takes the lock; writing 0 would not), made a moment before libcontainer makes it,
+    /// and ends; the cgroup goes with the container. v2 cannot move a lone thread into a
+    /// domain cgroup: there the starter's move of the monitor is the first.
+    pub fn warm_up_migrations(&self, id: &str) {
         let Self::V1 { mounts } = self else { return };
-        let Some(dir) = mounts.get("pids").map(|m| m.join(PARENT).join(DIR)) else { return };
+        let Some(dir) = mounts.get("pids").map(|m| m.join(PARENT).join(id)) else { return };
         let spawned = std::thread::Builder::new().name("cgroup-warm-up".into()).spawn(move || {
             if let Err(e) = join_as_thread(&dir) {
                 tracing::debug!(cgroup = %dir.display(), error = %e, "cgroup warm-up failed");
@@ -58,13 +59,42 @@ impl Layout {
         }
     }
 
+    /// Takes the calling monitor out of the monitors' cgroup, into gantry's parent (v1, where
+    /// a parent may hold processes; moving oneself by writing 0 takes no lock), and removes
+    /// the monitors' cgroup if no other monitor is in it. A starter that finds it gone makes
+    /// it again ([`Layout::adopt_monitor`]).
+    pub fn leave_monitors(&self) {
+        let Self::V1 { .. } = self else { return };
+        for dir in self.monitor_dirs() {
+            if let Some(parent) = dir.parent() {
+                let _ = std::fs::write(parent.join("tasks"), "0");
+            }
+        }
+        self.remove_monitors_if_empty();
+    }
+
+    /// Removes the monitors' cgroup where no monitor is left in it (the kernel refuses the
+    /// others with EBUSY).
+    pub fn remove_monitors_if_empty(&self) {
+        for dir in self.monitor_dirs() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+
     /// Moves the process `pid` (a monitor) into the monitors' cgroup, creating it as needed.
     pub fn adopt_monitor(&self, pid: i32) -> Result<(), String> {
         for dir in self.monitor_dirs() {
-            std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
             let procs = dir.join("cgroup.procs");
-            std::fs::write(&procs, pid.to_string())
-                .map_err(|e| format!("writing {}: {e}", procs.display()))?;
+            let mut attempts = 0;
+            loop {
+                std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+                match std::fs::write(&procs, pid.to_string()) {
+                    Ok(()) => break,
+                    // The last monitor leaving removed it between the two calls.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 3 => attempts += 1,
+                    Err(e) => return Err(format!("writing {}: {e}", procs.display())),
+                }
+            }
         }
         Ok(())
     }

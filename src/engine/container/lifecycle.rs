@@ -143,8 +143,10 @@ impl Engine {
             }
             crate::engine::store::tmp::remove_tree(&state);
         }
-        // Whatever the runtime could not remove (its state lost with a killed monitor).
+        // Whatever the runtime could not remove (its state lost with a killed monitor), and the
+        // monitors' cgroup if that monitor was the last in it.
         crate::engine::cgroups::Layout::host().remove(id);
+        crate::engine::cgroups::Layout::host().remove_monitors_if_empty();
         let dirs = ContainerDirs::new(&self.paths, id);
         if let Err(e) = rootfs::unmount(&dirs.rootfs()) {
             tracing::warn!(container = id, error = %e, "unmounting rootfs failed");
@@ -155,7 +157,6 @@ impl Engine {
     /// Starts a created or exited container through a new monitor. With `wait_for_attach`, the
     /// container is created but its process only starts once an attach client asks.
     pub async fn start_container(self: &Arc<Self>, key: &str, wait_for_attach: bool) -> Result<Container> {
-        crate::engine::cgroups::Layout::host().warm_up_migrations();
         let id = self.resolve_container(key)?;
         self.reconcile(&id)?;
         let me = std::process::id() as i32;
@@ -177,6 +178,8 @@ impl Engine {
             }
             State::Created | State::Exited => {}
         }
+        // Not for a running container: the thread would count against its pids limit.
+        crate::engine::cgroups::Layout::host().warm_up_migrations(&id);
         let moved = self.db.write(|tx| {
             let ok = containers::transition(tx, &id, &[State::Created, State::Exited], State::Starting)
                 .map_err(|e| self.db.err(e))?;

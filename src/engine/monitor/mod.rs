@@ -55,6 +55,15 @@ impl Sync {
     }
 }
 
+/// Takes the monitor out of the monitors' cgroup as it ends, however it ends.
+struct LeaveMonitors;
+
+impl Drop for LeaveMonitors {
+    fn drop(&mut self) {
+        crate::engine::cgroups::Layout::host().leave_monitors();
+    }
+}
+
 /// Entry point; returns the process exit status.
 pub fn main(args: MonitorArgs) -> i32 {
     // Keep the sync pipe off fds 0-2, which go to /dev/null (and to the container's init if
@@ -69,6 +78,7 @@ pub fn main(args: MonitorArgs) -> i32 {
             tracing::warn!(%message, "the monitor stays in its starter's cgroup");
         }
     });
+    let _leave = LeaveMonitors;
     if let Err(e) = detached.and_then(|_| sys::null_stdio()).and_then(|_| sys::become_subreaper()) {
         sync.send(&SyncMessage::Error { message: format!("monitor setup failed: {e}") });
         return 1;
