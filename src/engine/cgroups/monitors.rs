@@ -4,13 +4,13 @@
 //! `gantry run` (an SSH session's scope, a CI job's cgroup): tearing that down must not take the
 //! monitors, and so the containers' logs and exit codes, with it.
 //!
-//! It also takes a wait off `run`'s path. Every move into a cgroup (a PID written to
-//! `cgroup.procs`) takes the kernel's global cgroup threadgroup lock for writing, and the first
-//! writer after a quiet spell waits for an RCU grace period (8–10 ms measured here); writers
-//! that come within about a grace period after it do not wait. libcontainer's intermediate
-//! process pays that wait when it joins the container's cgroups. The monitor's starter moves
-//! the monitor here while the monitor sets up, so the grace period has mostly passed by the
-//! time libcontainer's turn comes.
+//! This module also takes a wait off `run`'s path. Every move into a cgroup by PID or TID
+//! takes the kernel's global cgroup threadgroup lock for writing, and the first writer after a
+//! quiet spell waits for an RCU grace period (8–15 ms measured here); writers that come within
+//! about a grace period after it do not wait. libcontainer's intermediate process would pay
+//! that wait when it joins the container's cgroups. So the lock is taken early, off that path:
+//! by a thread of the starting CLI ([`Layout::warm_up_migrations`], v1) and by the monitor's
+//! starter moving the monitor here while the monitor sets up.
 
 use std::path::{Path, PathBuf};
 
@@ -21,14 +21,14 @@ pub const DIR: &str = "monitors";
 
 /// The v1 controllers a monitor joins: the accounting ones. cpuset would need its CPUs and
 /// memory nodes copied in first, and devices and freezer only restrict.
-const V1_CONTROLLERS: &[&str] = &["memory", "pids", "cpu", "cpuacct", "blkio"];
+const MONITOR_V1_CONTROLLERS: &[&str] = &["memory", "pids", "cpu", "cpuacct", "blkio"];
 
 impl Layout {
     /// The monitors' cgroup directory in each hierarchy that has one (a hierarchy holding
     /// several controllers is listed once).
     pub fn monitor_dirs(&self) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = match self {
-            Self::V1 { mounts } => V1_CONTROLLERS
+            Self::V1 { mounts } => MONITOR_V1_CONTROLLERS
                 .iter()
                 .filter_map(|c| mounts.get(*c))
                 .map(|m| m.join(PARENT).join(DIR))

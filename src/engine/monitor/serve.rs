@@ -293,7 +293,7 @@ fn reap(init: i32) -> Option<ExitStatus> {
 const SETTLE_AFTER: Duration = Duration::from_millis(100);
 
 /// Runs until the container's init exits; returns how it exited. `settle` runs once, when the
-/// container has run for [`SETTLE_AFTER`].
+/// container has run for [`SETTLE_AFTER`], and not at all if it exits sooner.
 pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter, settle: impl FnOnce()) -> ExitStatus {
     let mut settle = Some((Instant::now() + SETTLE_AFTER, settle));
     let pidfd = rustix::process::pidfd_open(
@@ -313,6 +313,7 @@ pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter, settle: 
             status = reap(proc.pid);
             if status.is_some() {
                 exited_at = Some(Instant::now());
+                settle = None; // only a running container settles
             }
         }
         let outputs_open = proc.stdout.is_some() || proc.stderr.is_some() || proc.master.is_some();
@@ -350,7 +351,7 @@ pub fn run(proc: &mut Proc, clients: &mut Clients, log: &mut LogWriter, settle: 
             wait = wait.min(at.saturating_duration_since(Instant::now()));
         }
         let _ = poll(&mut fds, Some(&timespec(wait)));
-        if status.is_none() && settle.as_ref().is_some_and(|(at, _)| Instant::now() >= *at) {
+        if settle.as_ref().is_some_and(|(at, _)| Instant::now() >= *at) {
             if let Some((_, f)) = settle.take() {
                 f();
             }

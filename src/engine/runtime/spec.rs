@@ -130,7 +130,8 @@ pub fn build(i: &SpecInput<'_>) -> Result<Value, String> {
         "env": environment(i.config, i.user),
         "cwd": if i.config.working_dir.is_empty() { "/" } else { i.config.working_dir.as_str() },
         "capabilities": {"bounding": cap_names, "effective": cap_names, "permitted": cap_names, "inheritable": [], "ambient": []},
-        // None (not false) keeps libcontainer loading seccomp before dropping capabilities.
+        // Without no-new-privileges gantry's executor is lent CAP_SYS_ADMIN to load the filter
+        // (runtime::tenant); false and null mean the same to it.
         "noNewPrivileges": if i.host.no_new_privileges() { Value::Bool(true) } else { Value::Null },
     });
     let rlimits = i.host.resources.rlimits();
