@@ -63,6 +63,10 @@ pub fn main() -> ExitCode {
             }
         };
     }
+    if matches!(command, Command::Run(_) | Command::Start(_) | Command::Restart(_)) {
+        // Before anything else: see cgroups::monitors for why the earliest start matters.
+        crate::engine::cgroups::Layout::host().warm_up_migrations();
+    }
     let _log_guard = init_logging(&cli);
     let runtime = match async_runtime() {
         Ok(r) => r,
@@ -204,7 +208,7 @@ fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
     let (writer, guard) =
         tracing_appender::non_blocking::NonBlockingBuilder::default().buffered_lines_limit(1024).finish(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("GANTRY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(crate::engine::DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).try_init().ok()?;
     Some(guard)
 }

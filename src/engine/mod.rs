@@ -28,6 +28,11 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 pub use config::EngineConfig;
+
+/// The log filter when `GANTRY_LOG` is unset. libcgroups reports, on every container start,
+/// each v1 controller this host lacks (a warning) and which cgroup version it uses: noise
+/// that cost each start a few log writes.
+pub const DEFAULT_LOG_FILTER: &str = "info,libcgroups=error";
 pub use error::{Error, Result};
 pub use events::{Event, EventBus, LifecycleEvent};
 
@@ -125,6 +130,23 @@ impl Engine {
 
     /// Records a lifecycle event in the database (for other processes) and publishes it.
     pub(crate) fn record(&self, kind: &str, action: &str, id: &str, attributes: Vec<(String, String)>) {
+        match self.db.write(|tx| self.record_in(tx, kind, action, id, attributes)) {
+            Ok(event) => self.publish(event),
+            Err(e) => tracing::warn!(error = %e, "could not record event"),
+        }
+    }
+
+    /// Records a lifecycle event inside the caller's transaction, so a state change and its
+    /// event commit together (one write instead of two); [`Engine::publish`] the returned event
+    /// once the transaction has committed.
+    pub(crate) fn record_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        kind: &str,
+        action: &str,
+        id: &str,
+        attributes: Vec<(String, String)>,
+    ) -> Result<LifecycleEvent> {
         let event = LifecycleEvent {
             time_nanos: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
             kind: kind.into(),
@@ -133,17 +155,16 @@ impl Engine {
             attributes,
         };
         let attrs = serde_json::to_string(&event.attributes).unwrap_or_else(|_| "[]".into());
-        let stored = self.db.write(|tx| {
-            tx.execute(
-                "INSERT INTO events (time_nanos, kind, action, actor, attributes) VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![event.time_nanos, event.kind, event.action, event.id, attrs],
-            )
-            .map_err(|e| self.db.err(e))?;
-            Ok(())
-        });
-        if let Err(e) = stored {
-            tracing::warn!(error = %e, "could not record event");
-        }
+        tx.execute(
+            "INSERT INTO events (time_nanos, kind, action, actor, attributes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![event.time_nanos, event.kind, event.action, event.id, attrs],
+        )
+        .map_err(|e| self.db.err(e))?;
+        Ok(event)
+    }
+
+    /// Tells this process's subscribers about a recorded event.
+    pub(crate) fn publish(&self, event: LifecycleEvent) {
         self.events.publish(Event::Lifecycle(event));
     }
 

@@ -9,15 +9,20 @@
 //! quiet spell waits for an RCU grace period (8–15 ms measured here); writers that come within
 //! about a grace period after it do not wait. libcontainer's intermediate process would pay
 //! that wait when it joins the container's cgroups. So the lock is taken early, off that path:
-//! by a thread of the starting CLI ([`Layout::warm_up_migrations`], v1) and by the monitor's
+//! by a thread of the starting CLI as it starts ([`Layout::warm_up_migrations`], v1) and by the monitor's
 //! starter moving the monitor here while the monitor sets up.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::{Layout, PARENT};
 
 /// The monitors' cgroup, under gantry's parent in each hierarchy.
 pub const DIR: &str = "monitors";
+
+/// How long a move keeps the lock warm for the next one: 15-20 ms measured here after the
+/// move returns; a margin below that.
+const WARM_WINDOW: Duration = Duration::from_millis(10);
 
 /// The v1 controllers a monitor joins: the accounting ones. cpuset would need its CPUs and
 /// memory nodes copied in first, and devices and freezer only restrict.
@@ -42,13 +47,25 @@ impl Layout {
 
     /// Starts the cgroup lock's grace period from a thread of the calling process (v1 only), so
     /// it has passed by the time the monitor's starter and then libcontainer move processes.
-    /// The thread moves itself into the pids cgroup of container `id` (by its own thread ID,
-    /// which takes the lock; writing 0 would not), made a moment before libcontainer makes it,
-    /// and ends; the cgroup goes with the container. v2 cannot move a lone thread into a
-    /// domain cgroup: there the starter's move of the monitor is the first.
-    pub fn warm_up_migrations(&self, id: &str) {
+    /// The thread moves itself by its own thread ID (which takes the lock; writing 0 would
+    /// not) into gantry's parent cgroup in the pids hierarchy, a cgroup gantry made and keeps,
+    /// and ends there. While it waits it holds the kernel's cgroup mutex, which every cgroup
+    /// change and every read of /proc/PID/cgroup takes too: the earlier it starts, the less
+    /// of that wait anyone sees, so the CLI calls this before it even opens the engine. A
+    /// call within [`WARM_WINDOW`] of the last one does nothing: the lock is still warm.
+    /// v2 cannot move a lone thread into a domain cgroup: there the starter's move of the
+    /// monitor is the first.
+    pub fn warm_up_migrations(&self) {
+        static LAST: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
         let Self::V1 { mounts } = self else { return };
-        let Some(dir) = mounts.get("pids").map(|m| m.join(PARENT).join(id)) else { return };
+        let Some(dir) = mounts.get("pids").map(|m| m.join(PARENT)) else { return };
+        {
+            let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < WARM_WINDOW) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
         let spawned = std::thread::Builder::new().name("cgroup-warm-up".into()).spawn(move || {
             if let Err(e) = join_as_thread(&dir) {
                 tracing::debug!(cgroup = %dir.display(), error = %e, "cgroup warm-up failed");

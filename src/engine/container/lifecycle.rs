@@ -178,8 +178,8 @@ impl Engine {
             }
             State::Created | State::Exited => {}
         }
-        // Not for a running container: the thread would count against its pids limit.
-        crate::engine::cgroups::Layout::host().warm_up_migrations(&id);
+        // A no-op when the CLI did it as it started (a long-lived client, the TUI, relies on this).
+        crate::engine::cgroups::Layout::host().warm_up_migrations();
         let moved = self.db.write(|tx| {
             let ok = containers::transition(tx, &id, &[State::Created, State::Exited], State::Starting)
                 .map_err(|e| self.db.err(e))?;
@@ -430,6 +430,40 @@ impl Engine {
             };
         }
         self.teardown_runtime(id);
+        let trash = self.move_aside(id)?;
+        let destroyed = self.db.write(|tx| {
+            containers::delete(tx, id).map_err(|e| self.db.err(e))?;
+            self.record_in(tx, "container", "destroy", id, vec![])
+        })?;
+        self.publish(destroyed);
+        Ok(trash)
+    }
+
+    /// The end of a `--rm` container's last run, from its monitor, which has already removed
+    /// the runtime state, cgroups, network and root mount: the files are moved aside (deleted
+    /// when the result is dropped, once the client is told) and the exit, its `die` event
+    /// (unless a restart recorded it), the record's removal and `destroy` commit together.
+    pub(crate) fn retire(&self, id: &str, code: i32, oom: bool, record_die: bool) -> Result<Discarded> {
+        let trash = self.move_aside(id)?;
+        let events = self.db.write(|tx| {
+            let mut events = Vec::new();
+            containers::set_exited(tx, id, State::Exited, code, oom, "", now_nanos())
+                .map_err(|e| self.db.err(e))?;
+            if record_die {
+                let attrs = vec![("exitCode".to_string(), code.to_string())];
+                events.push(self.record_in(tx, "container", "die", id, attrs)?);
+            }
+            containers::delete(tx, id).map_err(|e| self.db.err(e))?;
+            events.push(self.record_in(tx, "container", "destroy", id, vec![])?);
+            Ok(events)
+        })?;
+        events.into_iter().for_each(|e| self.publish(e));
+        Ok(trash)
+    }
+
+    /// Moves the container's files into the scratch area (one rename), where they are deleted
+    /// when the result is dropped, or by the next command's sweep if this process dies first.
+    fn move_aside(&self, id: &str) -> Result<Discarded> {
         let dirs = ContainerDirs::new(&self.paths, id);
         crate::engine::store::tmp::remove_tree(&dirs.run);
         let trash = TempDir::new(&self.paths.tmp(), "removed")?;
@@ -441,8 +475,6 @@ impl Engine {
                 crate::engine::store::tmp::remove_tree(&dirs.base);
             }
         }
-        self.db.write(|tx| containers::delete(tx, id).map_err(|e| self.db.err(e)))?;
-        self.record("container", "destroy", id, vec![]);
         Ok(Discarded(Some(trash)))
     }
 

@@ -116,7 +116,7 @@ fn init_logging(root: &std::path::Path) -> Option<()> {
     // A plain blocking writer: the monitor must stay single-threaded.
     let file = tracing_appender::rolling::never(&dir, "gantry.log");
     let filter = tracing_subscriber::EnvFilter::try_from_env("GANTRY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(crate::engine::DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt().with_writer(file).with_ansi(false).with_env_filter(filter).try_init().ok()
 }
 
@@ -156,16 +156,12 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             Err(message) => {
                 engine.network_release(id);
                 let _ = launch::unmount_rootfs(engine, id);
-                engine
-                    .db
-                    .write(|tx| {
-                        containers::set_exited(tx, id, State::Exited, 127, false, &message, now_nanos())
-                            .map_err(|e| engine.db.err(e))
-                    })
-                    .map_err(|e| e.to_string())?;
-                if !first {
-                    record_die(engine, id, 127);
-                }
+                exited(
+                    engine,
+                    id,
+                    Ended { state: State::Exited, code: 127, oom: false, error: &message },
+                    !first,
+                )?;
                 clients.broadcast_error(&message);
                 return Err(message);
             }
@@ -185,19 +181,16 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         }
         proc.start().map_err(|e| format!("starting the container: {e}"))?;
         let started = Instant::now();
-        engine
+        let start_event = engine
             .db
             .write(|tx| {
                 containers::set_running(tx, id, proc.pid, me, my_start, now_nanos())
-                    .map_err(|e| engine.db.err(e))
+                    .map_err(|e| engine.db.err(e))?;
+                let attrs = vec![("image".into(), row.image_name.clone()), ("name".into(), row.name.clone())];
+                engine.record_in(tx, "container", "start", id, attrs)
             })
             .map_err(|e| e.to_string())?;
-        engine.record(
-            "container",
-            "start",
-            id,
-            vec![("image".into(), row.image_name.clone()), ("name".into(), row.name.clone())],
-        );
+        engine.publish(start_event);
         if first {
             sync.send(&SyncMessage::Started { pid: proc.pid });
             sync.close();
@@ -235,15 +228,7 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         let restart =
             host.restart_policy.should_restart(code, current.restart_count, current.stopped_by_user);
         if restart {
-            engine
-                .db
-                .write(|tx| {
-                    containers::set_exited(tx, id, State::Restarting, code, oom, "", now_nanos())
-                        .map_err(|e| engine.db.err(e))?;
-                    containers::bump_restart(tx, id).map_err(|e| engine.db.err(e))
-                })
-                .map_err(|e| e.to_string())?;
-            record_die(engine, id, code);
+            exited(engine, id, Ended { state: State::Restarting, code, oom, error: "" }, true)?;
             clients.broadcast_exit(code);
             if started.elapsed() >= STABLE_RUN {
                 backoff = FIRST_BACKOFF;
@@ -275,12 +260,6 @@ fn sleep_unless_stopped(engine: &Engine, id: &str, d: Duration) -> bool {
     true
 }
 
-/// Records the `die` event. Only once the state says so: whoever reacts to the event (the TUI
-/// reloads its lists) must find the container exited or restarting, not still running.
-fn record_die(engine: &Engine, id: &str, code: i32) {
-    engine.record("container", "die", id, vec![("exitCode".into(), code.to_string())]);
-}
-
 /// The container will not run again: unmount first, then record the exit (so a new start,
 /// which needs the exited state, can never race this cleanup), honour `--rm`, and tell the
 /// clients. `die` is recorded unless a restart already recorded it for this exit.
@@ -295,22 +274,42 @@ fn finish(
 ) -> Result<(), String> {
     launch::unmount_rootfs(engine, id)?;
     tracing::debug!(container = id, "root filesystem unmounted");
-    engine
-        .db
-        .write(|tx| {
-            containers::set_exited(tx, id, State::Exited, code, oom, "", now_nanos())
-                .map_err(|e| engine.db.err(e))
-        })
-        .map_err(|e| e.to_string())?;
-    if record_exit {
-        record_die(engine, id, code);
-    }
-    tracing::debug!(container = id, "exit recorded");
     // With --rm, remove first: a client told of the exit then finds the container gone.
-    let removed =
-        if host.auto_remove { engine.destroy(id).map(Some).map_err(|e| e.to_string()) } else { Ok(None) };
-    tracing::debug!(container = id, "removed");
+    let removed = if host.auto_remove {
+        engine.retire(id, code, oom, record_exit).map(Some).map_err(|e| e.to_string())
+    } else {
+        exited(engine, id, Ended { state: State::Exited, code, oom, error: "" }, record_exit).map(|()| None)
+    };
+    tracing::debug!(container = id, "exit recorded");
     clients.broadcast_exit(code);
     // The files go only now, with the clients (`run --rm`) already told.
     removed.map(drop)
+}
+
+/// How a run ended, as recorded.
+struct Ended<'a> {
+    state: State,
+    code: i32,
+    oom: bool,
+    error: &'a str,
+}
+
+/// Records how a run ended and, with `die`, its event, in one transaction. The event comes
+/// with the state: whoever reacts to it (the TUI reloads its lists) must find the container
+/// exited or restarting, not still running.
+fn exited(engine: &Engine, id: &str, end: Ended<'_>, die: bool) -> Result<(), String> {
+    let event = engine
+        .db
+        .write(|tx| {
+            containers::set_exited(tx, id, end.state, end.code, end.oom, end.error, now_nanos())
+                .map_err(|e| engine.db.err(e))?;
+            if end.state == State::Restarting {
+                containers::bump_restart(tx, id).map_err(|e| engine.db.err(e))?;
+            }
+            let attrs = vec![("exitCode".to_string(), end.code.to_string())];
+            die.then(|| engine.record_in(tx, "container", "die", id, attrs)).transpose()
+        })
+        .map_err(|e| e.to_string())?;
+    event.into_iter().for_each(|e| engine.publish(e));
+    Ok(())
 }

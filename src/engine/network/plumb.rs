@@ -179,6 +179,10 @@ impl Engine {
         // Rules exist only for published ports and links (and only while a lease is held);
         // a plain container's stop costs no nft call.
         let had_ports = self.db.read(|c| networks::ports_of(c, id)).map(|p| !p.is_empty()).unwrap_or(true);
+        if endpoints.is_empty() && !had_ports {
+            // `--network none` or `host`: nothing was leased, reserved or plumbed.
+            return;
+        }
         let has_links = || {
             self.db
                 .read(|c| crate::engine::store::containers::get(c, id))
