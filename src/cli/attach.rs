@@ -109,14 +109,15 @@ impl DetachMatcher {
     }
 }
 
-/// Attaches until the container exits (returning its exit code) or the user detaches (`None`).
-pub async fn attach(engine: &Arc<Engine>, id: &str, opts: &AttachOptions) -> Result<Option<i32>, Failure> {
-    let keys =
-        parse_detach_keys(opts.detach_keys.as_deref().unwrap_or("ctrl-p,ctrl-q")).map_err(Failure::usage)?;
-    let path = engine.container_dirs(id).attach_socket();
-    let stream =
-        UnixStream::connect(&path).await.map_err(|e| Failure::new(format!("attaching to {id}: {e}")))?;
-    let (mut rd, mut wr) = stream.into_split();
+/// The detach sequence the options ask for (Ctrl-P Ctrl-Q by default); checked before a
+/// container is started for the session.
+pub fn detach_keys(opts: &AttachOptions) -> Result<Vec<u8>, Failure> {
+    parse_detach_keys(opts.detach_keys.as_deref().unwrap_or("ctrl-p,ctrl-q")).map_err(Failure::usage)
+}
+
+/// The frames a client opens with: which streams it wants, the terminal's size, and with
+/// `start` the request to start a container that waits for its first client.
+pub fn hello(opts: &AttachOptions) -> Vec<u8> {
     let mut hello = Frame::Hello { stdin: opts.stdin, stdout: true, stderr: true }.encode();
     if opts.tty {
         if let Some((rows, cols)) = terminal_size() {
@@ -126,7 +127,27 @@ pub async fn attach(engine: &Arc<Engine>, id: &str, opts: &AttachOptions) -> Res
     if opts.start {
         hello.extend(Frame::Start.encode());
     }
-    wr.write_all(&hello).await.map_err(|e| Failure::new(format!("attaching: {e}")))?;
+    hello
+}
+
+/// Attaches until the container exits (returning its exit code) or the user detaches (`None`).
+pub async fn attach(engine: &Arc<Engine>, id: &str, opts: &AttachOptions) -> Result<Option<i32>, Failure> {
+    let path = engine.container_dirs(id).attach_socket();
+    let mut stream =
+        UnixStream::connect(&path).await.map_err(|e| Failure::new(format!("attaching to {id}: {e}")))?;
+    stream.write_all(&hello(opts)).await.map_err(|e| Failure::new(format!("attaching: {e}")))?;
+    session(engine, id, stream, opts).await
+}
+
+/// Runs an attach session on a connection that has sent its [`hello`].
+pub async fn session(
+    engine: &Arc<Engine>,
+    id: &str,
+    stream: UnixStream,
+    opts: &AttachOptions,
+) -> Result<Option<i32>, Failure> {
+    let keys = detach_keys(opts)?;
+    let (mut rd, mut wr) = stream.into_split();
     engine.note_attach(id);
     let _raw = if opts.tty && opts.stdin { RawMode::enable() } else { None };
     let (detach_tx, mut detach_rx) = tokio::sync::mpsc::channel::<()>(1);

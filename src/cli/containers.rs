@@ -179,19 +179,30 @@ pub async fn create_command(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
 }
 
 pub async fn run(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
+    let opts =
+        AttachOptions { stdin: a.interactive, tty: a.tty, detach_keys: a.detach_keys.clone(), start: true };
+    if !a.detach {
+        attach::detach_keys(&opts)?;
+    }
     tracing::debug!("run: creating");
     let c = create(engine, &a).await?;
     tracing::debug!(container = c.id(), "run: created");
     if a.detach {
-        engine.start_container(c.id(), false).await.map_err(run_failure)?;
+        engine.start_container(c.id()).await.map_err(run_failure)?;
         return print(&format!("{}\n", c.id()));
     }
-    engine.start_container(c.id(), true).await.map_err(run_failure)?;
-    let opts =
-        AttachOptions { stdin: a.interactive, tty: a.tty, detach_keys: a.detach_keys.clone(), start: true };
-    let code = attach::attach(engine, c.id(), &opts).await?;
+    let (_, stream) = engine.start_attached(c.id(), attach::hello(&opts)).await.map_err(run_failure)?;
+    let code = attach::session(engine, c.id(), attach_stream(stream)?, &opts).await?;
     tracing::debug!(container = c.id(), ?code, "run: exit status received");
     exit_with(code)
+}
+
+/// The engine's blocking attach connection as the async stream an attach session reads.
+fn attach_stream(stream: std::os::unix::net::UnixStream) -> Result<tokio::net::UnixStream, Failure> {
+    stream
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixStream::from_std(stream))
+        .map_err(|e| Failure::new(format!("attaching: {e}")))
 }
 
 /// Ends the command with the container's exit status.
@@ -207,18 +218,19 @@ pub async fn start(engine: &Arc<Engine>, a: StartArgs) -> Outcome {
         if a.containers.len() > 1 {
             return Err(Failure::usage("you cannot start and attach multiple containers at once"));
         }
-        let c = engine.start_container(&a.containers[0], true).await?;
+        let c = engine.container(&a.containers[0])?;
         let opts = AttachOptions {
             stdin: a.interactive && c.config.open_stdin,
             tty: c.config.tty,
             detach_keys: a.detach_keys.clone(),
             start: true,
         };
-        let code = attach::attach(engine, c.id(), &opts).await?;
+        attach::detach_keys(&opts)?;
+        let (c, stream) = engine.start_attached(c.id(), attach::hello(&opts)).await?;
+        let code = attach::session(engine, c.id(), attach_stream(stream)?, &opts).await?;
         return exit_with(code);
     }
-    for_each(&a.containers, |name| async move { engine.start_container(&name, false).await.map(|_| ()) })
-        .await
+    for_each(&a.containers, |name| async move { engine.start_container(&name).await.map(|_| ()) }).await
 }
 
 /// Applies an operation to several containers, printing each name on success and each error

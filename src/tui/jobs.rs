@@ -60,7 +60,7 @@ pub async fn run_container(engine: Arc<Engine>, req: CreateRequest) -> Msg {
     let image = req.image.clone();
     let started = async {
         let created = engine.create_container(req)?;
-        engine.start_container(created.container.id(), false).await?;
+        engine.start_container(created.container.id()).await?;
         Ok::<_, crate::engine::Error>(created)
     };
     match started.await {
@@ -140,7 +140,7 @@ pub async fn run(engine: Arc<Engine>, job: Job) -> Result<String, String> {
             let image = req.image.clone();
             let created = engine.create_container(*req).map_err(|e| format!("run {image}: {e}"))?;
             let c = created.container;
-            engine.start_container(c.id(), false).await.map_err(|e| format!("run {image}: {e}"))?;
+            engine.start_container(c.id()).await.map_err(|e| format!("run {image}: {e}"))?;
             let warned = created.warnings.first().map(|w| format!(" (warning: {w})")).unwrap_or_default();
             Ok(format!("started {} ({}) from {image}{warned}", c.row.name, c.short_id()))
         }
@@ -163,7 +163,7 @@ where
 
 async fn lifecycle(engine: &Arc<Engine>, action: Action, id: &str) -> crate::engine::error::Result<()> {
     match action {
-        Action::Start => engine.start_container(id, false).await.map(|_| ()),
+        Action::Start => engine.start_container(id).await.map(|_| ()),
         Action::Stop => engine.stop_container(id, None).await,
         Action::Restart => engine.restart_container(id, None).await,
         Action::Pause => match engine.container(id) {

@@ -22,6 +22,9 @@ const POLL: Duration = Duration::from_millis(10);
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum SyncMessage {
+    /// The attach socket listens (sent only when the start waits for a client): the client
+    /// connects and asks for the start now, while the container is still being created.
+    Listening,
     /// The container exists and waits for an attach client to start it.
     Created {
         pid: i32,
@@ -95,6 +98,57 @@ fn send_signal(pid: i32, sig: i32) -> Result<()> {
     Ok(())
 }
 
+/// Reads a monitor's reports on its sync pipe until the start (detached) or, with `hello`, the
+/// creation, sending `hello` to the attach socket as soon as it listens.
+fn read_report(
+    stdout: std::process::ChildStdout,
+    name: &str,
+    socket: &std::path::Path,
+    hello: Option<&[u8]>,
+) -> Result<Option<std::os::unix::net::UnixStream>> {
+    let mut reader = std::io::BufReader::new(stdout);
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut line = String::new();
+    let mut attached = None;
+    while Instant::now() < deadline {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => {
+                return Err(Error::Runtime(format!(
+                    "the monitor of {name} exited before starting it (see gantry.log)"
+                )));
+            }
+            Ok(_) => match serde_json::from_str::<SyncMessage>(line.trim()) {
+                Ok(SyncMessage::Listening) => {
+                    if let Some(hello) = hello {
+                        attached = Some(connect_and_send(socket, hello)?);
+                    }
+                }
+                Ok(SyncMessage::Started { .. }) => return Ok(None),
+                Ok(SyncMessage::Created { .. }) if hello.is_some() => {
+                    return attached.map(Some).ok_or_else(|| {
+                        Error::Runtime(format!("the monitor of {name} did not offer an attach socket"))
+                    });
+                }
+                Ok(SyncMessage::Created { .. }) => continue,
+                Ok(SyncMessage::Error { message }) => return Err(Error::Runtime(message)),
+                Err(_) => continue,
+            },
+            Err(e) => return Err(Error::io("reading the monitor's report", e)),
+        }
+    }
+    Err(Error::Runtime(format!("timed out starting {name}")))
+}
+
+/// Connects to a monitor's attach socket and sends a client's first frames.
+fn connect_and_send(socket: &std::path::Path, hello: &[u8]) -> Result<std::os::unix::net::UnixStream> {
+    use std::io::Write;
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| Error::io(format!("attaching to {}", socket.display()), e))?;
+    stream.write_all(hello).map_err(|e| Error::io("attaching", e))?;
+    Ok(stream)
+}
+
 impl Engine {
     fn row(&self, id: &str) -> Result<ContainerRow> {
         self.db.read(|c| containers::get(c, id))?.ok_or_else(|| Error::ContainerNotFound(id.to_string()))
@@ -154,16 +208,39 @@ impl Engine {
         self.network_release(id);
     }
 
-    /// Starts a created or exited container through a new monitor. With `wait_for_attach`, the
-    /// container is created but its process only starts once an attach client asks.
-    pub async fn start_container(self: &Arc<Self>, key: &str, wait_for_attach: bool) -> Result<Container> {
+    /// Starts a created or exited container through a new monitor, detached.
+    pub async fn start_container(self: &Arc<Self>, key: &str) -> Result<Container> {
+        self.start(key, None).await.map(|(c, _)| c)
+    }
+
+    /// Starts a created or exited container with a client attached from its first byte of
+    /// output: the client's `hello` frames (which must ask for the start) go to the monitor's
+    /// attach socket as soon as it listens, while the container is still being created, so the
+    /// monitor starts it the moment it is ready. Returns once the container is created, with
+    /// the connected stream for the attach session.
+    pub async fn start_attached(
+        self: &Arc<Self>,
+        key: &str,
+        hello: Vec<u8>,
+    ) -> Result<(Container, std::os::unix::net::UnixStream)> {
+        let (c, stream) = self.start(key, Some(hello)).await?;
+        // Not reached: an attached start reports Created only after it connected.
+        let stream = stream.ok_or_else(|| Error::Runtime(format!("no attach connection to {}", c.id())))?;
+        Ok((c, stream))
+    }
+
+    async fn start(
+        self: &Arc<Self>,
+        key: &str,
+        hello: Option<Vec<u8>>,
+    ) -> Result<(Container, Option<std::os::unix::net::UnixStream>)> {
         let id = self.resolve_container(key)?;
         self.reconcile(&id)?;
         let me = std::process::id() as i32;
         let my_start = start_time(me).unwrap_or(0);
         let row = self.row(&id)?;
         match row.state {
-            State::Running | State::Restarting | State::Starting => return self.container(&id),
+            State::Running | State::Restarting | State::Starting => return self.already_started(&id, hello),
             State::Paused => {
                 return Err(Error::Conflict(format!(
                     "cannot start a paused container {}, try unpause instead",
@@ -191,10 +268,10 @@ impl Engine {
         })?;
         if !moved {
             // Someone else started it in the meantime.
-            return self.container(&id);
+            return self.already_started(&id, hello);
         }
-        match self.spawn_monitor(&id, wait_for_attach).await {
-            Ok(()) => self.container(&id),
+        match self.spawn_monitor(&id, hello).await {
+            Ok(stream) => Ok((self.container(&id)?, stream)),
             Err(e) => {
                 // The monitor records its own failures; make sure nothing stays "starting".
                 let _ = self.db.write(|tx| {
@@ -207,12 +284,34 @@ impl Engine {
         }
     }
 
-    async fn spawn_monitor(&self, id: &str, wait_for_attach: bool) -> Result<()> {
+    /// A start of a container that runs already does nothing, or, attached (`start -a`),
+    /// attaches to it.
+    fn already_started(
+        &self,
+        id: &str,
+        hello: Option<Vec<u8>>,
+    ) -> Result<(Container, Option<std::os::unix::net::UnixStream>)> {
+        let stream = match hello {
+            Some(hello) => {
+                Some(connect_and_send(&ContainerDirs::new(&self.paths, id).attach_socket(), &hello)?)
+            }
+            None => None,
+        };
+        Ok((self.container(id)?, stream))
+    }
+
+    /// Runs a monitor for container `id` and waits for its report: the start (detached), or the
+    /// creation once `hello` went to its attach socket (attached; the stream is returned).
+    async fn spawn_monitor(
+        &self,
+        id: &str,
+        hello: Option<Vec<u8>>,
+    ) -> Result<Option<std::os::unix::net::UnixStream>> {
         let dirs = ContainerDirs::new(&self.paths, id);
         crate::engine::create_private_dir(&dirs.run)?;
         let mut cmd = self.helper_command("__monitor")?;
         cmd.arg("--credentials").arg(self.registry.credentials().path());
-        if wait_for_attach {
+        if hello.is_some() {
             cmd.arg("--wait-for-attach");
         }
         cmd.arg(id)
@@ -223,30 +322,15 @@ impl Engine {
         let mut child = cmd.spawn().map_err(|e| Error::io("starting the monitor", e))?;
         let stdout = child.stdout.take().ok_or_else(|| Error::Runtime("monitor has no sync pipe".into()))?;
         let name = id.to_string();
+        let socket = dirs.attach_socket();
         tokio::task::spawn_blocking(move || {
-            let _ = child.wait();
-            let mut reader = std::io::BufReader::new(stdout);
-            let deadline = Instant::now() + START_TIMEOUT;
-            let mut line = String::new();
-            while Instant::now() < deadline {
-                line.clear();
-                match reader.read_line(&mut line) {
-                    Ok(0) => {
-                        return Err(Error::Runtime(format!(
-                            "the monitor of {name} exited before starting it (see gantry.log)"
-                        )));
-                    }
-                    Ok(_) => match serde_json::from_str::<SyncMessage>(line.trim()) {
-                        Ok(SyncMessage::Started { .. }) => return Ok(()),
-                        Ok(SyncMessage::Created { .. }) if wait_for_attach => return Ok(()),
-                        Ok(SyncMessage::Created { .. }) => continue,
-                        Ok(SyncMessage::Error { message }) => return Err(Error::Runtime(message)),
-                        Err(_) => continue,
-                    },
-                    Err(e) => return Err(Error::io("reading the monitor's report", e)),
-                }
+            let report = read_report(stdout, &name, &socket, hello.as_deref());
+            // The starter (the monitor's parent, which exits once the monitor is detached) is
+            // reaped here, off the start's path: it may still be moving the monitor.
+            if !matches!(child.try_wait(), Ok(Some(_))) {
+                std::thread::spawn(move || child.wait());
             }
-            Err(Error::Runtime(format!("timed out starting {name}")))
+            report
         })
         .await
         .map_err(|e| Error::Runtime(format!("waiting for the monitor: {e}")))?
@@ -341,7 +425,7 @@ impl Engine {
     pub async fn restart_container(self: &Arc<Self>, key: &str, timeout: Option<i64>) -> Result<()> {
         let id = self.resolve_container(key)?;
         self.stop_container(&id, timeout).await?;
-        self.start_container(&id, false).await?;
+        self.start_container(&id).await?;
         self.record("container", "restart", &id, vec![]);
         Ok(())
     }

@@ -139,6 +139,9 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         .map_err(|e| format!("opening the log: {e}"))?;
     let mut clients =
         serve::Clients::bind(&dirs.attach_socket()).map_err(|e| format!("attach socket: {e}"))?;
+    if args.wait_for_attach {
+        sync.send(&SyncMessage::Listening);
+    }
     let mut backoff = FIRST_BACKOFF;
     let mut first = true;
     // How the previous run ended (for a restart that a stop cancels).
