@@ -7,6 +7,7 @@ mod auth;
 mod containers;
 mod events;
 mod format;
+mod helper_args;
 mod images;
 mod inspect_fs;
 mod logs;
@@ -23,29 +24,32 @@ mod template;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
-
 use crate::engine::{Engine, EngineOptions};
 pub use args::{Cli, Command};
 pub use output::{Failure, Outcome};
 
 /// Entry point of the `gantry` binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|verb| verb == "__monitor") {
+        if let Some(args) = helper_args::monitor(&argv[2..]) {
+            return monitor_main(args);
+        }
+    }
+    let cli = Cli::parse_args(argv);
     let Some(command) = cli.command.clone() else {
         return tui_main(&cli);
     };
     // The monitor must stay single-threaded: no runtime, no logging thread.
     if let Command::Monitor(m) = command {
-        let args = crate::engine::monitor::MonitorArgs {
+        return monitor_main(crate::engine::monitor::MonitorArgs {
             state_root: m.roots.state_root,
             run_root: m.roots.run_root,
             settings: m.roots.settings,
             credentials: m.credentials,
             id: m.id,
             wait_for_attach: m.wait_for_attach,
-        };
-        return ExitCode::from(crate::engine::monitor::main(args).clamp(0, 255) as u8);
+        });
     }
     if let Command::Dns(d) = command {
         return ExitCode::from(
@@ -87,6 +91,12 @@ pub fn main() -> ExitCode {
     code
 }
 
+/// The per-container monitor (`__monitor`), which must stay single-threaded: no runtime, no
+/// logging thread.
+fn monitor_main(args: crate::engine::monitor::MonitorArgs) -> ExitCode {
+    ExitCode::from(crate::engine::monitor::main(args).clamp(0, 255) as u8)
+}
+
 /// The tokio runtime of the CLI and the TUI (two workers: the engine's work is mostly I/O).
 fn async_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
@@ -120,9 +130,9 @@ fn tui_main(cli: &Cli) -> ExitCode {
 
 fn engine_options(cli: &Cli) -> EngineOptions {
     EngineOptions {
-        root: cli.root.clone(),
+        root: cli.globals.root.clone(),
         run: None,
-        config_path: cli.config.clone(),
+        config_path: cli.globals.config.clone(),
         credentials_path: None,
     }
 }
@@ -199,7 +209,7 @@ async fn container_command(engine: &Arc<Engine>, cmd: args::ContainerCommand) ->
 
 /// gantry's own log goes to `<root>/logs/gantry.log`, never to the terminal.
 fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    let paths = crate::engine::paths::Paths::new(cli.root.as_deref());
+    let paths = crate::engine::paths::Paths::new(cli.globals.root.as_deref());
     let dir = paths.logs();
     std::fs::create_dir_all(&dir).ok()?;
     let file = tracing_appender::rolling::never(&dir, "gantry.log");

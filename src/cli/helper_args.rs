@@ -1,0 +1,111 @@
+//! The monitor's command line, read without clap. A monitor is started for every container
+//! start, and building clap's whole command tree (every verb and flag of the CLI) costs about
+//! 0.9 ms here, on the start's path, for arguments gantry itself wrote. Anything this parser
+//! does not expect falls back to clap (which then reports it).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::engine::monitor::MonitorArgs;
+
+/// `__monitor --state-root D --run-root D --settings F --credentials F [--wait-for-attach] ID`
+/// (the options in any order), as `Engine::helper_command` writes it; `args` excludes the verb.
+pub fn monitor(args: &[OsString]) -> Option<MonitorArgs> {
+    let (mut state_root, mut run_root, mut settings, mut credentials) = (None, None, None, None);
+    let mut wait_for_attach = false;
+    let mut id = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let slot = match arg.to_str()? {
+            "--state-root" => &mut state_root,
+            "--run-root" => &mut run_root,
+            "--settings" => &mut settings,
+            "--credentials" => &mut credentials,
+            "--wait-for-attach" => {
+                wait_for_attach = true;
+                continue;
+            }
+            s if s.starts_with('-') || id.is_some() => return None,
+            s => {
+                id = Some(s.to_string());
+                continue;
+            }
+        };
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(PathBuf::from(it.next()?));
+    }
+    Some(MonitorArgs {
+        state_root: state_root?,
+        run_root: run_root?,
+        settings: settings?,
+        credentials: credentials?,
+        id: id?,
+        wait_for_attach,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn reads_what_the_engine_writes() {
+        let m = monitor(&args(&[
+            "--state-root",
+            "/s",
+            "--run-root",
+            "/r",
+            "--settings",
+            "/c.toml",
+            "--credentials",
+            "/a.json",
+            "--wait-for-attach",
+            "abc",
+        ]))
+        .unwrap();
+        assert_eq!(m.state_root, PathBuf::from("/s"));
+        assert_eq!(m.run_root, PathBuf::from("/r"));
+        assert_eq!(m.settings, PathBuf::from("/c.toml"));
+        assert_eq!(m.credentials, PathBuf::from("/a.json"));
+        assert_eq!(m.id, "abc");
+        assert!(m.wait_for_attach);
+        let detached = monitor(&args(&[
+            "--credentials",
+            "/a.json",
+            "--settings",
+            "/c",
+            "--run-root",
+            "/r",
+            "--state-root",
+            "/s",
+            "x",
+        ]))
+        .unwrap();
+        assert!(!detached.wait_for_attach);
+    }
+
+    #[test]
+    fn anything_else_is_left_to_clap() {
+        let full =
+            ["--state-root", "/s", "--run-root", "/r", "--settings", "/c", "--credentials", "/a", "id"];
+        assert!(monitor(&args(&full)).is_some());
+        assert!(monitor(&args(&full[..full.len() - 1])).is_none(), "no id");
+        assert!(monitor(&args(&full[2..])).is_none(), "no state root");
+        let mut extra = full.to_vec();
+        extra.push("second");
+        assert!(monitor(&args(&extra)).is_none(), "two ids");
+        let mut unknown = full.to_vec();
+        unknown.insert(0, "--verbose");
+        assert!(monitor(&args(&unknown)).is_none());
+        let mut twice = full.to_vec();
+        twice.extend(["--settings", "/d"]);
+        assert!(monitor(&args(&twice)).is_none());
+        assert!(monitor(&args(&["--state-root"])).is_none(), "a missing value");
+    }
+}
