@@ -180,7 +180,7 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             engine.network_release(id);
             drop(attachment);
             // The previous run's `die` is recorded already.
-            return finish(engine, id, last_code, last_oom, &host, &mut clients, false);
+            return finish(engine, id, last_code, last_oom, &host, &mut clients, false, None);
         }
         proc.start().map_err(|e| format!("starting the container: {e}"))?;
         let started = Instant::now();
@@ -210,10 +210,8 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         tracing::debug!(container = id, "container exited");
         let _ = log.finish();
         let oom = proc.oom_killed();
-        proc.delete_exited();
         engine.network_release(id);
         drop(attachment);
-        tracing::debug!(container = id, "runtime state removed");
         let code = status.code();
         (last_code, last_oom) = (code, oom);
         let current = engine
@@ -231,18 +229,19 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         let restart =
             host.restart_policy.should_restart(code, current.restart_count, current.stopped_by_user);
         if restart {
+            proc.delete_exited();
             exited(engine, id, Ended { state: State::Restarting, code, oom, error: "" }, true)?;
             clients.broadcast_exit(code);
             if started.elapsed() >= STABLE_RUN {
                 backoff = FIRST_BACKOFF;
             }
             if !sleep_unless_stopped(engine, id, backoff) {
-                return finish(engine, id, code, oom, &host, &mut clients, false);
+                return finish(engine, id, code, oom, &host, &mut clients, false, None);
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
             continue;
         }
-        return finish(engine, id, code, oom, &host, &mut clients, true);
+        return finish(engine, id, code, oom, &host, &mut clients, true, Some(&mut proc));
     }
 }
 
@@ -265,7 +264,11 @@ fn sleep_unless_stopped(engine: &Engine, id: &str, d: Duration) -> bool {
 
 /// The container will not run again: unmount first, then record the exit (so a new start,
 /// which needs the exited state, can never race this cleanup), honour `--rm`, and tell the
-/// clients. `die` is recorded unless a restart already recorded it for this exit.
+/// clients. `die` is recorded unless a restart already recorded it for this exit. The last
+/// run's runtime state and cgroups (`ended`, unless already removed) go before the exit is
+/// recorded; for a `--rm` container, which nothing can start again, only once the clients
+/// are told, as its files.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     engine: &Engine,
     id: &str,
@@ -274,7 +277,31 @@ fn finish(
     host: &HostConfig,
     clients: &mut serve::Clients,
     record_exit: bool,
+    mut ended: Option<&mut launch::Proc>,
 ) -> Result<(), String> {
+    if !host.auto_remove {
+        if let Some(proc) = ended.take() {
+            proc.delete_exited();
+        }
+    }
+    let told = unmount_record_and_tell(engine, id, code, oom, host, clients, record_exit);
+    // The files go only now, with the clients (`run --rm`) already told.
+    if let Some(proc) = ended {
+        proc.delete_exited();
+    }
+    told.map(drop)
+}
+
+/// [`finish`]'s part until the clients are told; returns what `--rm` set aside for deletion.
+fn unmount_record_and_tell(
+    engine: &Engine,
+    id: &str,
+    code: i32,
+    oom: bool,
+    host: &HostConfig,
+    clients: &mut serve::Clients,
+    record_exit: bool,
+) -> Result<Option<crate::engine::container::lifecycle::Discarded>, String> {
     launch::unmount_rootfs(engine, id)?;
     tracing::debug!(container = id, "root filesystem unmounted");
     // With --rm, remove first: a client told of the exit then finds the container gone.
@@ -285,8 +312,7 @@ fn finish(
     };
     tracing::debug!(container = id, "exit recorded");
     clients.broadcast_exit(code);
-    // The files go only now, with the clients (`run --rm`) already told.
-    removed.map(drop)
+    removed
 }
 
 /// How a run ended, as recorded.
