@@ -224,7 +224,10 @@ pub struct MonitorArgs {
     pub credentials: PathBuf,
     #[arg(long)]
     pub wait_for_attach: bool,
-    pub id: String,
+    #[arg(long, conflicts_with = "id")]
+    pub await_id: bool,
+    #[arg(required_unless_present = "await_id")]
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -148,7 +148,10 @@ pub async fn session(
 ) -> Result<Option<i32>, Failure> {
     let keys = detach_keys(opts)?;
     let (mut rd, mut wr) = stream.into_split();
-    engine.note_attach(id);
+    if !opts.start {
+        // A start with a client attached (`run`, `start -a`) recorded it with the start.
+        engine.note_attach(id);
+    }
     let _raw = if opts.tty && opts.stdin { RawMode::enable() } else { None };
     let (detach_tx, mut detach_rx) = tokio::sync::mpsc::channel::<()>(1);
     if opts.stdin {

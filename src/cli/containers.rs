@@ -184,14 +184,17 @@ pub async fn run(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
     if !a.detach {
         attach::detach_keys(&opts)?;
     }
+    // The monitor's own start overlaps the creation; should it fail here, the start spawns one.
+    let monitor = engine.prepare_monitor(!a.detach).ok();
     tracing::debug!("run: creating");
     let c = create(engine, &a).await?;
     tracing::debug!(container = c.id(), "run: created");
     if a.detach {
-        engine.start_container(c.id()).await.map_err(run_failure)?;
+        engine.start_prepared(c.id(), monitor).await.map_err(run_failure)?;
         return print(&format!("{}\n", c.id()));
     }
-    let (_, stream) = engine.start_attached(c.id(), attach::hello(&opts)).await.map_err(run_failure)?;
+    let (_, stream) =
+        engine.start_attached(c.id(), attach::hello(&opts), monitor).await.map_err(run_failure)?;
     let code = attach::session(engine, c.id(), attach_stream(stream)?, &opts).await?;
     tracing::debug!(container = c.id(), ?code, "run: exit status received");
     exit_with(code)
@@ -226,7 +229,7 @@ pub async fn start(engine: &Arc<Engine>, a: StartArgs) -> Outcome {
             start: true,
         };
         attach::detach_keys(&opts)?;
-        let (c, stream) = engine.start_attached(c.id(), attach::hello(&opts)).await?;
+        let (c, stream) = engine.start_attached(c.id(), attach::hello(&opts), None).await?;
         let code = attach::session(engine, c.id(), attach_stream(stream)?, &opts).await?;
         return exit_with(code);
     }

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 
 use crate::engine::monitor::MonitorArgs;
 
-/// `__monitor --state-root D --run-root D --settings F --credentials F [--wait-for-attach] ID`
-/// (the options in any order), as `Engine::helper_command` writes it; `args` excludes the verb.
+/// `__monitor --state-root D --run-root D --settings F --credentials F [--wait-for-attach]
+/// (ID | --await-id)` (the options in any order), as the engine writes it; `args` excludes the
+/// verb.
 pub fn monitor(args: &[OsString]) -> Option<MonitorArgs> {
     let (mut state_root, mut run_root, mut settings, mut credentials) = (None, None, None, None);
-    let mut wait_for_attach = false;
+    let (mut wait_for_attach, mut await_id) = (false, false);
     let mut id = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -23,6 +24,10 @@ pub fn monitor(args: &[OsString]) -> Option<MonitorArgs> {
             "--credentials" => &mut credentials,
             "--wait-for-attach" => {
                 wait_for_attach = true;
+                continue;
+            }
+            "--await-id" => {
+                await_id = true;
                 continue;
             }
             s if s.starts_with('-') || id.is_some() => return None,
@@ -36,13 +41,20 @@ pub fn monitor(args: &[OsString]) -> Option<MonitorArgs> {
         }
         *slot = Some(PathBuf::from(it.next()?));
     }
+    // The ID comes on the command line or, for a monitor prepared ahead of it, on stdin.
+    let id = match (id, await_id) {
+        (Some(id), false) => id,
+        (None, true) => String::new(),
+        _ => return None,
+    };
     Some(MonitorArgs {
         state_root: state_root?,
         run_root: run_root?,
         settings: settings?,
         credentials: credentials?,
-        id: id?,
+        id,
         wait_for_attach,
+        await_id,
     })
 }
 
@@ -88,6 +100,19 @@ mod tests {
         ]))
         .unwrap();
         assert!(!detached.wait_for_attach);
+        let prepared = monitor(&args(&[
+            "--state-root",
+            "/s",
+            "--run-root",
+            "/r",
+            "--settings",
+            "/c",
+            "--credentials",
+            "/a",
+            "--await-id",
+        ]))
+        .unwrap();
+        assert!(prepared.await_id && prepared.id.is_empty());
     }
 
     #[test]
@@ -107,5 +132,8 @@ mod tests {
         twice.extend(["--settings", "/d"]);
         assert!(monitor(&args(&twice)).is_none());
         assert!(monitor(&args(&["--state-root"])).is_none(), "a missing value");
+        let mut both = full.to_vec();
+        both.push("--await-id");
+        assert!(monitor(&args(&both)).is_none(), "an ID and --await-id");
     }
 }

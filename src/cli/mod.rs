@@ -47,8 +47,9 @@ pub fn main() -> ExitCode {
             run_root: m.roots.run_root,
             settings: m.roots.settings,
             credentials: m.credentials,
-            id: m.id,
+            id: m.id.unwrap_or_default(),
             wait_for_attach: m.wait_for_attach,
+            await_id: m.await_id,
         });
     }
     if let Command::Dns(d) = command {

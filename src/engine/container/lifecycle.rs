@@ -98,6 +98,16 @@ fn send_signal(pid: i32, sig: i32) -> Result<()> {
     Ok(())
 }
 
+/// A monitor started before its container exists ([`Engine::prepare_monitor`]): it waits for
+/// the container's ID on `id_pipe`, and reports on `report` like any monitor. Dropping it
+/// closes the pipe, and the monitor ends.
+pub struct PendingMonitor {
+    child: std::process::Child,
+    id_pipe: std::process::ChildStdin,
+    report: std::process::ChildStdout,
+    attached: bool,
+}
+
 /// Reads a monitor's reports on its sync pipe until the start (detached) or, with `hello`, the
 /// creation, sending `hello` to the attach socket as soon as it listens.
 fn read_report(
@@ -210,7 +220,33 @@ impl Engine {
 
     /// Starts a created or exited container through a new monitor, detached.
     pub async fn start_container(self: &Arc<Self>, key: &str) -> Result<Container> {
-        self.start(key, None).await.map(|(c, _)| c)
+        self.start(key, None, None).await.map(|(c, _)| c)
+    }
+
+    /// Starts a monitor ahead of the container it will run, so that its process start (an exec
+    /// of gantry, opening the engine) overlaps the caller's own work, such as creating the
+    /// container; hand it to [`Engine::start_prepared`] or [`Engine::start_attached`] (`attached`
+    /// says which). Dropped unused, it ends without touching anything.
+    pub fn prepare_monitor(&self, attached: bool) -> Result<PendingMonitor> {
+        let mut cmd = self.monitor_command(attached)?;
+        cmd.arg("--await-id")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().map_err(|e| Error::io("starting the monitor", e))?;
+        let (Some(id_pipe), Some(report)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(Error::Runtime("the monitor has no pipes".into()));
+        };
+        Ok(PendingMonitor { child, id_pipe, report, attached })
+    }
+
+    /// [`Engine::start_container`] through a monitor made ready by [`Engine::prepare_monitor`].
+    pub async fn start_prepared(
+        self: &Arc<Self>,
+        key: &str,
+        monitor: Option<PendingMonitor>,
+    ) -> Result<Container> {
+        self.start(key, None, monitor).await.map(|(c, _)| c)
     }
 
     /// Starts a created or exited container with a client attached from its first byte of
@@ -222,8 +258,9 @@ impl Engine {
         self: &Arc<Self>,
         key: &str,
         hello: Vec<u8>,
+        monitor: Option<PendingMonitor>,
     ) -> Result<(Container, std::os::unix::net::UnixStream)> {
-        let (c, stream) = self.start(key, Some(hello)).await?;
+        let (c, stream) = self.start(key, Some(hello), monitor).await?;
         // Not reached: an attached start reports Created only after it connected.
         let stream = stream.ok_or_else(|| Error::Runtime(format!("no attach connection to {}", c.id())))?;
         Ok((c, stream))
@@ -233,6 +270,7 @@ impl Engine {
         self: &Arc<Self>,
         key: &str,
         hello: Option<Vec<u8>>,
+        monitor: Option<PendingMonitor>,
     ) -> Result<(Container, Option<std::os::unix::net::UnixStream>)> {
         let id = self.resolve_container(key)?;
         self.reconcile(&id)?;
@@ -257,20 +295,27 @@ impl Engine {
         }
         // A no-op when the CLI did it as it started (a long-lived client, the TUI, relies on this).
         crate::engine::cgroups::Layout::host().warm_up_migrations();
-        let moved = self.db.write(|tx| {
+        let (moved, attach_event) = self.db.write(|tx| {
             let ok = containers::transition(tx, &id, &[State::Created, State::Exited], State::Starting)
                 .map_err(|e| self.db.err(e))?;
-            if ok {
-                containers::set_monitor(tx, &id, me, my_start).map_err(|e| self.db.err(e))?;
-                containers::clear_stopped_by_user(tx, &id).map_err(|e| self.db.err(e))?;
+            if !ok {
+                return Ok((false, None));
             }
-            Ok(ok)
+            containers::set_monitor(tx, &id, me, my_start).map_err(|e| self.db.err(e))?;
+            containers::clear_stopped_by_user(tx, &id).map_err(|e| self.db.err(e))?;
+            // The client attaches before the start, as with Docker; recorded here rather than
+            // when it connects, where it would compete with the monitor's own writes.
+            let event = hello.is_some().then(|| self.record_in(tx, "container", "attach", &id, vec![]));
+            Ok((true, event.transpose()?))
         })?;
+        attach_event.into_iter().for_each(|e| self.publish(e));
         if !moved {
             // Someone else started it in the meantime.
             return self.already_started(&id, hello);
         }
-        match self.spawn_monitor(&id, hello).await {
+        // A monitor prepared for the other kind of start cannot serve this one.
+        let monitor = monitor.filter(|m| m.attached == hello.is_some());
+        match self.spawn_monitor(&id, hello, monitor).await {
             Ok(stream) => Ok((self.container(&id)?, stream)),
             Err(e) => {
                 // The monitor records its own failures; make sure nothing stays "starting".
@@ -293,34 +338,48 @@ impl Engine {
     ) -> Result<(Container, Option<std::os::unix::net::UnixStream>)> {
         let stream = match hello {
             Some(hello) => {
-                Some(connect_and_send(&ContainerDirs::new(&self.paths, id).attach_socket(), &hello)?)
+                let stream = connect_and_send(&ContainerDirs::new(&self.paths, id).attach_socket(), &hello)?;
+                self.note_attach(id);
+                Some(stream)
             }
             None => None,
         };
         Ok((self.container(id)?, stream))
     }
 
-    /// Runs a monitor for container `id` and waits for its report: the start (detached), or the
-    /// creation once `hello` went to its attach socket (attached; the stream is returned).
+    /// Runs a monitor for container `id` (the prepared one, told the ID, or a new one) and
+    /// waits for its report: the start (detached), or the creation once `hello` went to its
+    /// attach socket (attached; the stream is returned).
     async fn spawn_monitor(
         &self,
         id: &str,
         hello: Option<Vec<u8>>,
+        prepared: Option<PendingMonitor>,
     ) -> Result<Option<std::os::unix::net::UnixStream>> {
         let dirs = ContainerDirs::new(&self.paths, id);
         crate::engine::create_private_dir(&dirs.run)?;
-        let mut cmd = self.helper_command("__monitor")?;
-        cmd.arg("--credentials").arg(self.registry.credentials().path());
-        if hello.is_some() {
-            cmd.arg("--wait-for-attach");
-        }
-        cmd.arg(id)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
-        tracing::debug!(container = id, "spawning the monitor");
-        let mut child = cmd.spawn().map_err(|e| Error::io("starting the monitor", e))?;
-        let stdout = child.stdout.take().ok_or_else(|| Error::Runtime("monitor has no sync pipe".into()))?;
+        let (mut child, stdout) = match prepared {
+            Some(PendingMonitor { child, mut id_pipe, report, .. }) => {
+                use std::io::Write;
+                tracing::debug!(container = id, "handing the container to the prepared monitor");
+                id_pipe
+                    .write_all(format!("{id}\n").as_bytes())
+                    .map_err(|e| Error::io("starting the monitor", e))?;
+                (child, report)
+            }
+            None => {
+                let mut cmd = self.monitor_command(hello.is_some())?;
+                cmd.arg(id)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::null());
+                tracing::debug!(container = id, "spawning the monitor");
+                let mut child = cmd.spawn().map_err(|e| Error::io("starting the monitor", e))?;
+                let stdout =
+                    child.stdout.take().ok_or_else(|| Error::Runtime("monitor has no sync pipe".into()))?;
+                (child, stdout)
+            }
+        };
         let name = id.to_string();
         let socket = dirs.attach_socket();
         tokio::task::spawn_blocking(move || {
@@ -334,6 +393,17 @@ impl Engine {
         })
         .await
         .map_err(|e| Error::Runtime(format!("waiting for the monitor: {e}")))?
+    }
+
+    /// `__monitor` with this engine's roots and credentials; `attached` starts the container
+    /// only once an attach client asks.
+    fn monitor_command(&self, attached: bool) -> Result<std::process::Command> {
+        let mut cmd = self.helper_command("__monitor")?;
+        cmd.arg("--credentials").arg(self.registry.credentials().path());
+        if attached {
+            cmd.arg("--wait-for-attach");
+        }
+        Ok(cmd)
     }
 
     /// A gantry helper process (`__monitor`, `__exec`) run from the protected binary and told

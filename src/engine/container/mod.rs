@@ -315,7 +315,6 @@ impl Engine {
     }
 }
 
-/// A new 64-hex container ID.
 /// Checks the network flags that are only stored at create time (`--link`, `--add-host`,
 /// `--dns`), so a bad value fails `create` rather than the start.
 fn validate_network_options(host: &HostConfig) -> Result<()> {
@@ -351,9 +350,15 @@ fn host_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
 }
 
+/// A new 64-hex container ID.
 fn new_id() -> String {
     let bytes: [u8; 32] = rand::random();
     hex::encode(bytes)
+}
+
+/// Whether `id` is a full container ID (64 lowercase hex digits), as [`new_id`] makes them.
+pub fn is_full_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 pub fn now_nanos() -> i64 {

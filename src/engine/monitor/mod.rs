@@ -29,8 +29,11 @@ pub struct MonitorArgs {
     pub run_root: PathBuf,
     pub settings: PathBuf,
     pub credentials: PathBuf,
+    /// Empty with `await_id`.
     pub id: String,
     pub wait_for_attach: bool,
+    /// Started ahead of its container: read the ID from stdin once the engine is open.
+    pub await_id: bool,
 }
 
 /// Restart backoff: from 100 ms, doubling, capped; reset after a run of this long.
@@ -71,6 +74,9 @@ pub fn main(args: MonitorArgs) -> i32 {
     // SAFETY: duplicating our own stdout descriptor.
     let sync_fd = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
     let mut sync = Sync((sync_fd >= 0).then(|| unsafe { std::fs::File::from_raw_fd(sync_fd) }));
+    // SAFETY: as above, for stdin, where a prepared monitor's client sends the ID.
+    let id_fd = if args.await_id { unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) } } else { -1 };
+    let id_pipe = (id_fd >= 0).then(|| unsafe { std::fs::File::from_raw_fd(id_fd) });
     let detached = sys::daemonize_then(|monitor| {
         // The starter, concurrently with the monitor's set-up: see cgroups::monitors for why.
         if let Err(message) = crate::engine::cgroups::Layout::host().adopt_monitor(monitor) {
@@ -85,6 +91,7 @@ pub fn main(args: MonitorArgs) -> i32 {
     }
     let _log = init_logging(&args.state_root);
     tracing::debug!(container = %args.id, "monitor detached");
+    let mut args = args;
     let opts = EngineOptions {
         root: Some(args.state_root.clone()),
         run: Some(args.run_root.clone()),
@@ -98,6 +105,14 @@ pub fn main(args: MonitorArgs) -> i32 {
             return 1;
         }
     };
+    if args.await_id {
+        match read_id(id_pipe) {
+            Some(id) => args.id = id,
+            // The client went away (it could not create the container): nothing to run.
+            None => return 0,
+        }
+        tracing::debug!(container = %args.id, "container handed over");
+    }
     let code = match supervise(&engine, &args, &mut sync) {
         Ok(()) => 0,
         Err(message) => {
@@ -108,6 +123,16 @@ pub fn main(args: MonitorArgs) -> i32 {
     };
     let _ = sync_fd.as_raw_fd();
     code
+}
+
+/// The container ID a prepared monitor's client sends (one line), once it has created the
+/// container; `None` when the client closed the pipe instead, or sent something else.
+fn read_id(pipe: Option<std::fs::File>) -> Option<String> {
+    use std::io::{BufRead, Read};
+    let mut text = String::new();
+    std::io::BufReader::new(pipe?.take(128)).read_line(&mut text).ok()?;
+    let id = text.trim();
+    crate::engine::container::is_full_id(id).then(|| id.to_string())
 }
 
 fn init_logging(root: &std::path::Path) -> Option<()> {

@@ -157,7 +157,11 @@ impl Db {
             // Migrations only go forward; an older binary must not write a schema it cannot read.
             return Err(Error::SchemaTooNew { path: path.to_path_buf(), found, known: MIGRATIONS.len() });
         }
-        migrate(&mut conn).map_err(err)?;
+        if found < MIGRATIONS.len() {
+            // Only then: the migration takes the write lock, which would make every process's
+            // open contend with whoever is writing (a monitor starting while its client writes).
+            migrate(&mut conn).map_err(err)?;
+        }
         Ok(Self { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
 
