@@ -184,11 +184,16 @@ pub async fn run(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
     if !a.detach {
         attach::detach_keys(&opts)?;
     }
-    // The monitor's own start overlaps the creation; should it fail here, the start spawns one.
-    let monitor = engine.prepare_monitor(!a.detach).ok();
+    // The monitor's own start (even the spawn, which waits for its exec) overlaps the
+    // creation; should it fail here, the start spawns one.
+    let preparing = {
+        let (engine, attached) = (engine.clone(), !a.detach);
+        tokio::task::spawn_blocking(move || engine.prepare_monitor(attached).ok())
+    };
     tracing::debug!("run: creating");
     let c = create(engine, &a).await?;
     tracing::debug!(container = c.id(), "run: created");
+    let monitor = preparing.await.ok().flatten();
     if a.detach {
         engine.start_prepared(c.id(), monitor).await.map_err(run_failure)?;
         return print(&format!("{}\n", c.id()));
