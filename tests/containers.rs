@@ -275,6 +275,47 @@ fn rm_run_once_and_auto_remove() {
 }
 
 #[test]
+fn a_prepared_monitor_ends_with_a_failed_run_and_start_attaches_to_a_running_container() {
+    let g = Gantry::new();
+    let img = g.busybox();
+    // `run` starts its monitor before it creates the container; when the creation fails (here a
+    // name in use), that monitor must end rather than wait.
+    g.run(&["run", "-d", "--name", "taken", &img, "sh", "-c", "sleep 2; echo late; exit 5"]).ok();
+    let before = g.monitors();
+    assert_eq!(before.len(), 1, "{before:?}");
+    let refused = g.run(&["run", "--name", "taken", &img, "true"]);
+    assert!(refused.fails().contains("is already in use"), "{}", refused.stderr);
+    let failed_detached = g.run(&["run", "-d", "--name", "taken", &img, "true"]);
+    assert!(failed_detached.fails().contains("is already in use"), "{}", failed_detached.stderr);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while g.monitors() != before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(g.monitors(), before, "only the running container's monitor is left");
+    // `start -a` of a container that already runs attaches to it, as Docker's does.
+    let attached = g.run(&["start", "-a", "taken"]);
+    assert_eq!(attached.stdout, "late\n");
+    assert_eq!(attached.code, 5);
+    let events =
+        g.run(&["events", "--since", "5m", "--until", "0s", "--filter", "event=attach"]).ok().to_string();
+    assert_eq!(events.lines().count(), 1, "one attach event: {events}");
+    // A foreground run records its attach with the start, in Docker's order.
+    g.run(&["run", "--name", "order", &img, "true"]).ok();
+    let order = g.run(&[
+        "events",
+        "--since",
+        "5m",
+        "--until",
+        "0s",
+        "--filter",
+        "container=order",
+        "--format",
+        "{{.Action}}",
+    ]);
+    assert_eq!(order.ok(), "create\nattach\nstart\ndie\n");
+}
+
+#[test]
 fn start_keeps_the_writable_layer() {
     let g = Gantry::new();
     let img = g.busybox();

@@ -264,6 +264,21 @@ impl Gantry {
         list_dir(&self.root().join(sub))
     }
 
+    /// PIDs of this test's monitors (`__monitor` processes serving its state root).
+    pub fn monitors(&self) -> Vec<i32> {
+        let root = format!("--state-root\0{}\0", self.root().display());
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            if cmdline.contains("\0__monitor\0") && cmdline.contains(&root) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
     /// Asserts the store holds no scratch data and nothing unrecorded.
     #[track_caller]
     pub fn assert_clean_scratch(&self) {

@@ -367,3 +367,31 @@ fn exited(engine: &Engine, id: &str, end: Ended<'_>, die: bool) -> Result<(), St
     event.into_iter().for_each(|e| engine.publish(e));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A pipe whose write end gets `text` (then closes, unless `keep_open`).
+    fn pipe_with(text: &str, keep_open: bool) -> (std::fs::File, Option<std::fs::File>) {
+        let (r, w) = rustix::pipe::pipe().unwrap();
+        let mut w = std::fs::File::from(w);
+        w.write_all(text.as_bytes()).unwrap();
+        (std::fs::File::from(r), keep_open.then_some(w))
+    }
+
+    #[test]
+    fn a_prepared_monitor_takes_one_full_id_line() {
+        let id = "ab".repeat(32);
+        let (r, _w) = pipe_with(&format!("{id}\n"), true);
+        assert_eq!(read_id(Some(r)).as_deref(), Some(id.as_str()), "a line is enough; no EOF needed");
+        let (r, _) = pipe_with("", false);
+        assert_eq!(read_id(Some(r)), None, "the client went away");
+        let (r, _) = pipe_with("../etc\n", false);
+        assert_eq!(read_id(Some(r)), None, "not an ID");
+        let (r, _) = pipe_with(&format!("{}\n", "AB".repeat(32)), false);
+        assert_eq!(read_id(Some(r)), None, "IDs are lowercase");
+        assert_eq!(read_id(None), None);
+    }
+}
