@@ -98,6 +98,18 @@ fn send_signal(pid: i32, sig: i32) -> Result<()> {
     Ok(())
 }
 
+/// How a run of a container ended, as its monitor records it.
+pub(crate) struct RunEnd<'a> {
+    /// `Exited`, or `Restarting` when the restart policy runs it again.
+    pub state: State,
+    pub code: i32,
+    pub oom: bool,
+    /// Why it could not run (empty when it ran).
+    pub error: &'a str,
+    /// Whether to record `die` (not when a restart already recorded it for this exit).
+    pub die: bool,
+}
+
 /// A monitor started before its container exists ([`Engine::prepare_monitor`]): it waits for
 /// the container's ID on `id_pipe`, and reports on `report` like any monitor. Dropping it
 /// closes the pipe, and the monitor ends.
@@ -597,22 +609,35 @@ impl Engine {
     /// the runtime state, cgroups, network and root mount: the files are moved aside (deleted
     /// when the result is dropped, once the client is told) and the exit, its `die` event
     /// (unless a restart recorded it), the record's removal and `destroy` commit together.
-    pub(crate) fn retire(&self, id: &str, code: i32, oom: bool, record_die: bool) -> Result<Discarded> {
+    pub(crate) fn retire(&self, id: &str, end: &RunEnd<'_>) -> Result<Discarded> {
         let trash = self.move_aside(id)?;
         let events = self.db.write(|tx| {
-            let mut events = Vec::new();
-            containers::set_exited(tx, id, State::Exited, code, oom, "", now_nanos())
-                .map_err(|e| self.db.err(e))?;
-            if record_die {
-                let attrs = vec![("exitCode".to_string(), code.to_string())];
-                events.push(self.record_in(tx, "container", "die", id, attrs)?);
-            }
+            let mut events: Vec<_> = self.record_end_in(tx, id, end)?.into_iter().collect();
             containers::delete(tx, id).map_err(|e| self.db.err(e))?;
             events.push(self.record_in(tx, "container", "destroy", id, vec![])?);
             Ok(events)
         })?;
         events.into_iter().for_each(|e| self.publish(e));
         Ok(trash)
+    }
+
+    /// Records how a run ended inside `tx` (a restart also counts), and returns its `die`
+    /// event when `end.die` asks for one, to publish once `tx` commits. The event commits with
+    /// the state: whoever reacts to it (the TUI reloads its lists) must find the container
+    /// exited or restarting, not still running.
+    pub(crate) fn record_end_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        id: &str,
+        end: &RunEnd<'_>,
+    ) -> Result<Option<crate::engine::LifecycleEvent>> {
+        containers::set_exited(tx, id, end.state, end.code, end.oom, end.error, now_nanos())
+            .map_err(|e| self.db.err(e))?;
+        if end.state == State::Restarting {
+            containers::bump_restart(tx, id).map_err(|e| self.db.err(e))?;
+        }
+        let attrs = vec![("exitCode".to_string(), end.code.to_string())];
+        end.die.then(|| self.record_in(tx, "container", "die", id, attrs)).transpose()
     }
 
     /// Moves the container's files into the scratch area (one rename), where they are deleted

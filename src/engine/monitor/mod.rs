@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::container::config::{ContainerConfig, HostConfig};
-use crate::engine::container::lifecycle::SyncMessage;
+use crate::engine::container::lifecycle::{Discarded, RunEnd, SyncMessage};
 use crate::engine::container::now_nanos;
 use crate::engine::store::containers::{self, State};
 use crate::engine::{Engine, EngineOptions};
@@ -68,7 +68,7 @@ impl Drop for LeaveMonitors {
 }
 
 /// Entry point; returns the process exit status.
-pub fn main(args: MonitorArgs) -> i32 {
+pub fn main(mut args: MonitorArgs) -> i32 {
     // Keep the sync pipe off fds 0-2, which go to /dev/null (and to the container's init if
     // libcontainer is given no stdio).
     // SAFETY: duplicating our own stdout descriptor.
@@ -91,7 +91,6 @@ pub fn main(args: MonitorArgs) -> i32 {
     }
     let _log = init_logging(&args.state_root);
     tracing::debug!(container = %args.id, "monitor detached");
-    let mut args = args;
     let opts = EngineOptions {
         root: Some(args.state_root.clone()),
         run: Some(args.run_root.clone()),
@@ -184,12 +183,9 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             Err(message) => {
                 engine.network_release(id);
                 let _ = launch::unmount_rootfs(engine, id);
-                exited(
-                    engine,
-                    id,
-                    Ended { state: State::Exited, code: 127, oom: false, error: &message },
-                    !first,
-                )?;
+                let end =
+                    RunEnd { state: State::Exited, code: 127, oom: false, error: &message, die: !first };
+                exited(engine, id, &end)?;
                 clients.broadcast_error(&message);
                 return Err(message);
             }
@@ -205,7 +201,8 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             engine.network_release(id);
             drop(attachment);
             // The previous run's `die` is recorded already.
-            return finish(engine, id, last_code, last_oom, &host, &mut clients, false, None);
+            let end = RunEnd { state: State::Exited, code: last_code, oom: last_oom, error: "", die: false };
+            return finish(engine, id, &end, &host, &mut clients, None);
         }
         proc.start().map_err(|e| format!("starting the container: {e}"))?;
         let started = Instant::now();
@@ -255,18 +252,20 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
             host.restart_policy.should_restart(code, current.restart_count, current.stopped_by_user);
         if restart {
             proc.delete_exited();
-            exited(engine, id, Ended { state: State::Restarting, code, oom, error: "" }, true)?;
+            exited(engine, id, &RunEnd { state: State::Restarting, code, oom, error: "", die: true })?;
             clients.broadcast_exit(code);
             if started.elapsed() >= STABLE_RUN {
                 backoff = FIRST_BACKOFF;
             }
             if !sleep_unless_stopped(engine, id, backoff) {
-                return finish(engine, id, code, oom, &host, &mut clients, false, None);
+                let end = RunEnd { state: State::Exited, code, oom, error: "", die: false };
+                return finish(engine, id, &end, &host, &mut clients, None);
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
             continue;
         }
-        return finish(engine, id, code, oom, &host, &mut clients, true, Some(&mut proc));
+        let end = RunEnd { state: State::Exited, code, oom, error: "", die: true };
+        return finish(engine, id, &end, &host, &mut clients, Some(&mut proc));
     }
 }
 
@@ -293,15 +292,12 @@ fn sleep_unless_stopped(engine: &Engine, id: &str, d: Duration) -> bool {
 /// run's runtime state and cgroups (`ended`, unless already removed) go before the exit is
 /// recorded; for a `--rm` container, which nothing can start again, only once the clients
 /// are told, as its files.
-#[allow(clippy::too_many_arguments)]
 fn finish(
     engine: &Engine,
     id: &str,
-    code: i32,
-    oom: bool,
+    end: &RunEnd<'_>,
     host: &HostConfig,
     clients: &mut serve::Clients,
-    record_exit: bool,
     mut ended: Option<&mut launch::Proc>,
 ) -> Result<(), String> {
     if !host.auto_remove {
@@ -309,7 +305,7 @@ fn finish(
             proc.delete_exited();
         }
     }
-    let told = unmount_record_and_tell(engine, id, code, oom, host, clients, record_exit);
+    let told = unmount_record_and_tell(engine, id, end, host.auto_remove, clients);
     // The files go only now, with the clients (`run --rm`) already told.
     if let Some(proc) = ended {
         proc.delete_exited();
@@ -321,49 +317,26 @@ fn finish(
 fn unmount_record_and_tell(
     engine: &Engine,
     id: &str,
-    code: i32,
-    oom: bool,
-    host: &HostConfig,
+    end: &RunEnd<'_>,
+    auto_remove: bool,
     clients: &mut serve::Clients,
-    record_exit: bool,
-) -> Result<Option<crate::engine::container::lifecycle::Discarded>, String> {
+) -> Result<Option<Discarded>, String> {
     launch::unmount_rootfs(engine, id)?;
     tracing::debug!(container = id, "root filesystem unmounted");
     // With --rm, remove first: a client told of the exit then finds the container gone.
-    let removed = if host.auto_remove {
-        engine.retire(id, code, oom, record_exit).map(Some).map_err(|e| e.to_string())
+    let removed = if auto_remove {
+        engine.retire(id, end).map(Some).map_err(|e| e.to_string())
     } else {
-        exited(engine, id, Ended { state: State::Exited, code, oom, error: "" }, record_exit).map(|()| None)
+        exited(engine, id, end).map(|()| None)
     };
     tracing::debug!(container = id, "exit recorded");
-    clients.broadcast_exit(code);
+    clients.broadcast_exit(end.code);
     removed
 }
 
-/// How a run ended, as recorded.
-struct Ended<'a> {
-    state: State,
-    code: i32,
-    oom: bool,
-    error: &'a str,
-}
-
-/// Records how a run ended and, with `die`, its event, in one transaction. The event comes
-/// with the state: whoever reacts to it (the TUI reloads its lists) must find the container
-/// exited or restarting, not still running.
-fn exited(engine: &Engine, id: &str, end: Ended<'_>, die: bool) -> Result<(), String> {
-    let event = engine
-        .db
-        .write(|tx| {
-            containers::set_exited(tx, id, end.state, end.code, end.oom, end.error, now_nanos())
-                .map_err(|e| engine.db.err(e))?;
-            if end.state == State::Restarting {
-                containers::bump_restart(tx, id).map_err(|e| engine.db.err(e))?;
-            }
-            let attrs = vec![("exitCode".to_string(), end.code.to_string())];
-            die.then(|| engine.record_in(tx, "container", "die", id, attrs)).transpose()
-        })
-        .map_err(|e| e.to_string())?;
+/// Records how a run ended, with its `die` event, in one transaction.
+fn exited(engine: &Engine, id: &str, end: &RunEnd<'_>) -> Result<(), String> {
+    let event = engine.db.write(|tx| engine.record_end_in(tx, id, end)).map_err(|e| e.to_string())?;
     event.into_iter().for_each(|e| engine.publish(e));
     Ok(())
 }
