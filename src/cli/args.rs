@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use super::helper_args::{AttachHelperArgs, ExecHelperArgs, MonitorArgs};
 pub use super::network_args::*;
 pub use super::run_args::RunArgs;
 
@@ -190,59 +191,6 @@ pub enum ContainerCommand {
     Prune(PruneArgs),
     Update(UpdateArgs),
     Stats(StatsArgs),
-}
-
-/// Where the engine that started a helper keeps its state and settings
-/// (`Engine::helper_command` passes them).
-#[derive(Debug, Clone, Args)]
-pub struct HelperRoots {
-    #[arg(long)]
-    pub state_root: PathBuf,
-    #[arg(long)]
-    pub run_root: PathBuf,
-    #[arg(long)]
-    pub settings: PathBuf,
-}
-
-impl HelperRoots {
-    /// The same engine as the one that started the helper.
-    pub fn engine_options(self) -> crate::engine::EngineOptions {
-        crate::engine::EngineOptions {
-            root: Some(self.state_root),
-            run: Some(self.run_root),
-            config_path: Some(self.settings),
-            credentials_path: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct MonitorArgs {
-    #[command(flatten)]
-    pub roots: HelperRoots,
-    #[arg(long)]
-    pub credentials: PathBuf,
-    #[arg(long)]
-    pub wait_for_attach: bool,
-    #[arg(long, conflicts_with = "id")]
-    pub await_id: bool,
-    #[arg(required_unless_present = "await_id")]
-    pub id: Option<String>,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ExecHelperArgs {
-    #[command(flatten)]
-    pub roots: HelperRoots,
-    pub id: String,
-    pub request: String,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct AttachHelperArgs {
-    #[command(flatten)]
-    pub roots: HelperRoots,
-    pub id: String,
 }
 
 #[derive(Debug, Clone, Args)]

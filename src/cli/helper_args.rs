@@ -1,17 +1,85 @@
-//! The monitor's command line, read without clap. A monitor is started for every container
-//! start, and building clap's whole command tree (every verb and flag of the CLI) costs about
-//! 0.9 ms here, on the start's path, for arguments gantry itself wrote. Anything this parser
-//! does not expect falls back to clap (which then reports it).
+//! The command lines of gantry's hidden helpers (`__monitor`, `__exec`, `__attach`), which
+//! gantry itself writes. The monitor's is read without clap: a monitor is started for every
+//! container start, and building clap's whole command tree (every verb and flag of the CLI)
+//! costs about 0.9 ms here, on the start's path. Anything that parser does not expect falls
+//! back to clap (which then reports it).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::engine::monitor::MonitorArgs;
+use clap::Args;
+
+/// Where the engine that started a helper keeps its state and settings
+/// (`Engine::helper_command` passes them).
+#[derive(Debug, Clone, Args)]
+pub struct HelperRoots {
+    #[arg(long)]
+    pub state_root: PathBuf,
+    #[arg(long)]
+    pub run_root: PathBuf,
+    #[arg(long)]
+    pub settings: PathBuf,
+}
+
+impl HelperRoots {
+    /// The same engine as the one that started the helper.
+    pub fn engine_options(self) -> crate::engine::EngineOptions {
+        crate::engine::EngineOptions {
+            root: Some(self.state_root),
+            run: Some(self.run_root),
+            config_path: Some(self.settings),
+            credentials_path: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    pub roots: HelperRoots,
+    #[arg(long)]
+    pub credentials: PathBuf,
+    #[arg(long)]
+    pub wait_for_attach: bool,
+    #[arg(long, conflicts_with = "id")]
+    pub await_id: bool,
+    #[arg(required_unless_present = "await_id")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecHelperArgs {
+    #[command(flatten)]
+    pub roots: HelperRoots,
+    pub id: String,
+    pub request: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AttachHelperArgs {
+    #[command(flatten)]
+    pub roots: HelperRoots,
+    pub id: String,
+}
+
+impl From<MonitorArgs> for crate::engine::monitor::MonitorArgs {
+    fn from(m: MonitorArgs) -> Self {
+        Self {
+            state_root: m.roots.state_root,
+            run_root: m.roots.run_root,
+            settings: m.roots.settings,
+            credentials: m.credentials,
+            id: m.id.unwrap_or_default(),
+            wait_for_attach: m.wait_for_attach,
+            await_id: m.await_id,
+        }
+    }
+}
 
 /// `__monitor --state-root D --run-root D --settings F --credentials F [--wait-for-attach]
 /// (ID | --await-id)` (the options in any order), as the engine writes it; `args` excludes the
 /// verb.
-pub fn monitor(args: &[OsString]) -> Option<MonitorArgs> {
+pub fn monitor(args: &[OsString]) -> Option<crate::engine::monitor::MonitorArgs> {
     let (mut state_root, mut run_root, mut settings, mut credentials) = (None, None, None, None);
     let (mut wait_for_attach, mut await_id) = (false, false);
     let mut id = None;
@@ -47,7 +115,7 @@ pub fn monitor(args: &[OsString]) -> Option<MonitorArgs> {
         (None, true) => String::new(),
         _ => return None,
     };
-    Some(MonitorArgs {
+    Some(crate::engine::monitor::MonitorArgs {
         state_root: state_root?,
         run_root: run_root?,
         settings: settings?,

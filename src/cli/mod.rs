@@ -42,15 +42,7 @@ pub fn main() -> ExitCode {
     };
     // The monitor must stay single-threaded: no runtime, no logging thread.
     if let Command::Monitor(m) = command {
-        return monitor_main(crate::engine::monitor::MonitorArgs {
-            state_root: m.roots.state_root,
-            run_root: m.roots.run_root,
-            settings: m.roots.settings,
-            credentials: m.credentials,
-            id: m.id.unwrap_or_default(),
-            wait_for_attach: m.wait_for_attach,
-            await_id: m.await_id,
-        });
+        return monitor_main(m.into());
     }
     if let Command::Dns(d) = command {
         return ExitCode::from(

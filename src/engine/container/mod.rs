@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod log_follow;
 pub mod logs;
 pub mod names;
+pub mod start;
 mod update;
 
 use std::collections::BTreeMap;

@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::container::config::{ContainerConfig, HostConfig};
-use crate::engine::container::lifecycle::{Discarded, RunEnd, SyncMessage};
+use crate::engine::container::lifecycle::{Discarded, RunEnd};
 use crate::engine::container::now_nanos;
+use crate::engine::container::start::SyncMessage;
 use crate::engine::store::containers::{self, State};
 use crate::engine::{Engine, EngineOptions};
 
