@@ -569,4 +569,38 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+
+    #[test]
+    fn the_run_fast_path_reads_run_as_the_full_parser_does() {
+        use super::{Cli, Command, RunOnly, RunVerb};
+        use clap::Parser;
+        let argv = |list: &[&str]| -> Vec<std::ffi::OsString> { list.iter().map(Into::into).collect() };
+        let line = argv(&[
+            "gantry",
+            "run",
+            "--rm",
+            "-it",
+            "-e",
+            "A=1",
+            "-p",
+            "8080:80",
+            "--name",
+            "x",
+            "--root",
+            "/r",
+            "busybox",
+            "sh",
+            "-c",
+            "echo -n hi",
+        ]);
+        let RunOnly { globals, command: RunVerb::Run(fast) } = RunOnly::try_parse_from(&line).unwrap();
+        let full = Cli::try_parse_from(&line).unwrap();
+        let Some(Command::Run(slow)) = &full.command else { panic!("not run") };
+        assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+        assert_eq!(format!("{globals:?}"), format!("{:?}", full.globals));
+        assert_eq!(format!("{:?}", Cli::parse_args(line.clone())), format!("{full:?}"));
+        // What the fast path rejects still reaches the full parser: help, and top-level flags.
+        assert!(RunOnly::try_parse_from(argv(&["gantry", "run", "--help"])).is_err());
+        assert!(RunOnly::try_parse_from(argv(&["gantry", "run", "--theme", "dark", "busybox"])).is_err());
+    }
 }

@@ -6,7 +6,7 @@
 //!
 //! This module also takes a wait off `run`'s path. Every move into a cgroup by PID or TID
 //! takes the kernel's global cgroup threadgroup lock for writing, and the first writer after a
-//! quiet spell waits for an RCU grace period (8–15 ms measured here); writers that come within
+//! quiet spell waits for an RCU grace period (6–16 ms measured here, the longer when the CPUs are busy); writers that come within
 //! about a grace period after it do not wait. libcontainer's intermediate process would pay
 //! that wait when it joins the container's cgroups. So the lock is taken early, off that path:
 //! by a thread of the starting CLI as it starts ([`Layout::warm_up_migrations`], v1) and by the monitor's
