@@ -21,7 +21,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 /// File format tag; bumped whenever the compiled form of a profile could change.
-const MAGIC: &[u8; 8] = b"GSECBPF1";
+const MAGIC: &[u8; 8] = b"GSECBPF2";
 /// The kernel's limit on one filter's instructions (BPF_MAXINSNS).
 const MAX_INSNS: usize = 4096;
 const INSN_LEN: usize = 8;
@@ -185,6 +185,12 @@ fn load_flags(profile: &LinuxSeccomp) -> u32 {
 fn filter_context(profile: &LinuxSeccomp) -> Result<ScmpFilterContext, String> {
     let default_action = action(profile.default_action(), profile.default_errno_ret())?;
     let mut ctx = ScmpFilterContext::new(default_action).map_err(|e| e.to_string())?;
+    // A binary tree of syscall numbers rather than libseccomp's default linear list. Same
+    // decisions; but the kernel, as it installs a filter, runs it once per syscall number and
+    // architecture to cache the always-allowed ones, and over a linear list of Docker's ~350
+    // syscalls that costs 1.3 ms on the path of every `run` (0.2 ms as a tree). Every syscall
+    // the cache cannot answer is also decided in a handful of jumps instead of hundreds.
+    ctx.set_ctl_optimize(2).map_err(|e| format!("seccomp binary-tree optimization: {e}"))?;
     for &a in profile.architectures().iter().flatten() {
         ctx.add_arch(arch(a)).map_err(|e| format!("architecture {a:?}: {e}"))?;
     }
@@ -306,6 +312,67 @@ mod tests {
         let planted = Program { flags: 0, insns: p.insns[..1].to_vec() };
         planted.store(&files[0].path(), &tmp).unwrap();
         assert_eq!(Program::cached(&cache, &tmp, &default_profile()).unwrap().len(), 1);
+    }
+
+    /// Runs `prog` on a seccomp_data of `nr` (x86-64, zero arguments) as the kernel would;
+    /// returns the action and how many instructions it took. Covers the classic-BPF subset
+    /// libseccomp emits; any other opcode fails the test.
+    fn run(prog: &Program, nr: u32) -> (u32, usize) {
+        let data = |off: u32| -> u32 {
+            match off {
+                0 => nr,
+                4 => 0xc000_003e, // AUDIT_ARCH_X86_64
+                _ => 0,           // instruction pointer and arguments
+            }
+        };
+        let (mut a, mut x, mut mem, mut pc, mut steps) = (0u32, 0u32, [0u32; 16], 0usize, 0);
+        loop {
+            let i = prog.insns[pc];
+            steps += 1;
+            pc += 1;
+            let k = i.k;
+            let jump = |taken: bool| if taken { i.jt as usize } else { i.jf as usize };
+            match i.code {
+                0x20 => a = data(k),            // ld [k]
+                0x00 => a = k,                  // ld #k
+                0x60 => a = mem[k as usize],    // ld M[k]
+                0x61 => x = mem[k as usize],    // ldx M[k]
+                0x02 => mem[k as usize] = a,    // st M[k]
+                0x03 => mem[k as usize] = x,    // stx M[k]
+                0x54 => a &= k,                 // and #k
+                0x07 => x = a,                  // tax
+                0x87 => a = x,                  // txa
+                0x05 => pc += k as usize,       // ja
+                0x15 => pc += jump(a == k),     // jeq #k
+                0x25 => pc += jump(a > k),      // jgt #k
+                0x35 => pc += jump(a >= k),     // jge #k
+                0x45 => pc += jump(a & k != 0), // jset #k
+                0x06 => return (k, steps),      // ret #k
+                0x16 => return (a, steps),      // ret a
+                c => panic!("opcode {c:#x} at {}", pc - 1),
+            }
+        }
+    }
+
+    #[test]
+    fn the_program_finds_any_syscall_in_a_few_jumps() {
+        // Compiled as a binary tree: the kernel runs the filter once per syscall number as it
+        // installs it (and again for every call its cache cannot answer), so a linear list of
+        // ~350 numbers is a cost on every container start.
+        let p = Program::compile(&serde_json::from_value(default_profile()).unwrap()).unwrap();
+        let allow = libc::SECCOMP_RET_ALLOW;
+        let mut allowed = 0;
+        let mut longest = 0;
+        for nr in 0..460 {
+            let (action, steps) = run(&p, nr);
+            allowed += usize::from(action == allow);
+            longest = longest.max(steps);
+        }
+        assert!(allowed > 250, "{allowed} syscalls allowed");
+        assert!(longest <= 40, "a syscall took {longest} instructions to decide");
+        let reboot = libc::SYS_reboot as u32; // refused without CAP_SYS_BOOT
+        assert_ne!(run(&p, reboot).0, allow);
+        assert_eq!(run(&p, libc::SYS_read as u32).0, allow);
     }
 
     #[test]
