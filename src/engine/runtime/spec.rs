@@ -120,9 +120,6 @@ pub fn build(i: &SpecInput<'_>) -> Result<Value, String> {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);
     }
-    if let Some(s) = seccomp {
-        linux["seccomp"] = s;
-    }
     let mut process = json!({
         "terminal": i.config.tty,
         "user": {"uid": i.user.uid, "gid": i.user.gid, "additionalGids": i.user.additional_gids},
@@ -138,7 +135,7 @@ pub fn build(i: &SpecInput<'_>) -> Result<Value, String> {
     if !rlimits.is_empty() {
         process["rlimits"] = json!(rlimits);
     }
-    let spec = json!({
+    let mut spec = json!({
         "ociVersion": "1.0.2",
         "process": process,
         "root": {"path": i.rootfs, "readonly": i.host.readonly_rootfs},
@@ -147,9 +144,14 @@ pub fn build(i: &SpecInput<'_>) -> Result<Value, String> {
         "mounts": mounts(i),
         "linux": linux,
     });
-    // The spec type is the authority on the format; refuse anything it would not accept.
-    let _: oci_spec::runtime::Spec = serde_json::from_value(spec.clone())
+    // The spec type is the authority on the format; refuse anything it would not accept. The
+    // seccomp profile (most of the spec) is left out of this check: it is parsed as OCI's
+    // `LinuxSeccomp` when compiled, and a cached program stands for exactly that text.
+    <oci_spec::runtime::Spec as serde::Deserialize>::deserialize(&spec)
         .map_err(|e| format!("internal error: invalid runtime spec: {e}"))?;
+    if let Some(s) = seccomp {
+        spec["linux"]["seccomp"] = s;
+    }
     Ok(spec)
 }
 
