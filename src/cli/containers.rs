@@ -9,9 +9,10 @@ use super::attach::{self, AttachOptions};
 use super::output::{Failure, Outcome, print};
 use crate::engine::container::CreateRequest;
 use crate::engine::container::config::{DeviceMapping, HostConfig, LogConfig, RestartPolicy};
+use crate::engine::container::start::PendingMonitor;
 use crate::engine::platform::Platform;
 use crate::engine::reference::Reference;
-use crate::engine::{Engine, Error};
+use crate::engine::{Engine, EngineOptions, Error};
 
 /// Docker's exit statuses for `run`: 125 when gantry itself failed, 126/127 when the command
 /// could not be invoked or found.
@@ -178,7 +179,25 @@ pub async fn create_command(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
     print(&format!("{}\n", c.id()))
 }
 
-pub async fn run(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
+/// A monitor for `run`, started on a thread of its own as the command line starts, before
+/// the engine is open (see [`PendingMonitor::spawn`]).
+pub struct EarlyMonitor(std::thread::JoinHandle<Option<PendingMonitor>>);
+
+impl EarlyMonitor {
+    pub fn start(opts: EngineOptions, attached: bool) -> Self {
+        Self(std::thread::spawn(move || {
+            PendingMonitor::spawn(opts, attached)
+                .inspect_err(|e| tracing::debug!(error = %e, "no early monitor"))
+                .ok()
+        }))
+    }
+
+    async fn take(self) -> Option<PendingMonitor> {
+        tokio::task::spawn_blocking(move || self.0.join().ok().flatten()).await.ok().flatten()
+    }
+}
+
+pub async fn run(engine: &Arc<Engine>, a: RunArgs, early: Option<EarlyMonitor>) -> Outcome {
     let opts =
         AttachOptions { stdin: a.interactive, tty: a.tty, detach_keys: a.detach_keys.clone(), start: true };
     if !a.detach {
@@ -186,9 +205,12 @@ pub async fn run(engine: &Arc<Engine>, a: RunArgs) -> Outcome {
     }
     // The monitor's own start (even the spawn, which waits for its exec) overlaps the
     // creation; should it fail here, the start spawns one.
-    let preparing = {
-        let (engine, attached) = (engine.clone(), !a.detach);
-        tokio::task::spawn_blocking(move || engine.prepare_monitor(attached).ok())
+    let preparing = match early {
+        Some(early) => tokio::spawn(early.take()),
+        None => {
+            let (engine, attached) = (engine.clone(), !a.detach);
+            tokio::task::spawn_blocking(move || engine.prepare_monitor(attached).ok())
+        }
     };
     tracing::debug!("run: creating");
     let c = create(engine, &a).await?;

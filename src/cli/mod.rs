@@ -64,6 +64,11 @@ pub fn main() -> ExitCode {
         // Before anything else: see cgroups::monitors for why the earliest start matters.
         crate::engine::cgroups::Layout::host().warm_up_migrations();
     }
+    // `run`'s monitor starts now, while this process sets up and creates the container.
+    let early_monitor = match &command {
+        Command::Run(a) => Some(containers::EarlyMonitor::start(engine_options(&cli), !a.detach)),
+        _ => None,
+    };
     let _log_guard = init_logging(&cli);
     let runtime = match async_runtime() {
         Ok(r) => r,
@@ -76,7 +81,7 @@ pub fn main() -> ExitCode {
             let a = args::AttachArgs { detach_keys: None, no_stdin: false, container: h.id };
             attach::attach_command(&engine, a).await
         }),
-        command => runtime.block_on(run(&cli, command)),
+        command => runtime.block_on(run(&cli, command, early_monitor)),
     };
     let code = output::finish(outcome);
     // Do not wait for stray blocking tasks (e.g. a pull cancelled by an error).
@@ -134,7 +139,7 @@ fn open_engine(cli: &Cli) -> Result<Arc<Engine>, Failure> {
     Engine::open(engine_options(cli)).map_err(Failure::from)
 }
 
-async fn run(cli: &Cli, command: Command) -> Outcome {
+async fn run(cli: &Cli, command: Command, early_monitor: Option<containers::EarlyMonitor>) -> Outcome {
     let engine = open_engine(cli)?;
     match command {
         Command::Pull(a) => pull::pull(&engine, a).await,
@@ -148,7 +153,7 @@ async fn run(cli: &Cli, command: Command) -> Outcome {
         Command::Logout(a) => auth::logout(&engine, a),
         Command::Search(a) => search::search(&engine, a).await,
         Command::Registry(sub) => search::registry(&engine, sub).await,
-        Command::Run(a) => containers::run(&engine, a).await,
+        Command::Run(a) => containers::run(&engine, a, early_monitor).await,
         Command::Create(a) => containers::create_command(&engine, a).await,
         Command::Start(a) => containers::start(&engine, a).await,
         Command::Stop(a) => containers::stop(&engine, a).await,
@@ -180,7 +185,7 @@ async fn container_command(engine: &Arc<Engine>, cmd: args::ContainerCommand) ->
     use args::ContainerCommand as C;
     match cmd {
         C::Ls(a) => ps::ps(engine, a),
-        C::Run(a) => containers::run(engine, a).await,
+        C::Run(a) => containers::run(engine, a, None).await,
         C::Create(a) => containers::create_command(engine, a).await,
         C::Start(a) => containers::start(engine, a).await,
         C::Stop(a) => containers::stop(engine, a).await,

@@ -56,6 +56,35 @@ pub struct EngineOptions {
     pub credentials_path: Option<PathBuf>,
 }
 
+/// Where an engine keeps its state and finds its settings, resolved from [`EngineOptions`]
+/// without opening anything: enough to start a monitor before the engine is open.
+pub(crate) struct Locations {
+    pub paths: Paths,
+    pub config_path: PathBuf,
+    pub credentials_path: PathBuf,
+}
+
+impl Locations {
+    /// Resolves `opts`, creating the state, run and scratch directories (private) if missing.
+    pub fn of(opts: EngineOptions) -> Result<Self> {
+        if !rustix::process::geteuid().is_root() {
+            return Err(Error::NotRoot);
+        }
+        let mut paths = Paths::new(opts.root.as_deref());
+        if let Some(run) = opts.run {
+            paths = paths.with_run(run);
+        }
+        for dir in [paths.root().to_path_buf(), paths.run().to_path_buf(), paths.tmp()] {
+            create_private_dir(&dir)?;
+        }
+        Ok(Self {
+            paths,
+            config_path: opts.config_path.unwrap_or_else(EngineConfig::default_path),
+            credentials_path: opts.credentials_path.unwrap_or_else(CredentialStore::default_path),
+        })
+    }
+}
+
 /// One engine per process; cheap to share behind an `Arc`.
 pub struct Engine {
     paths: Paths,
@@ -74,21 +103,11 @@ impl Engine {
     /// Opens the state under the configured root, creating and migrating it as needed, and
     /// clears scratch data left by processes that were killed.
     pub fn open(opts: EngineOptions) -> Result<Arc<Self>> {
-        if !rustix::process::geteuid().is_root() {
-            return Err(Error::NotRoot);
-        }
-        let config_path = opts.config_path.unwrap_or_else(EngineConfig::default_path);
+        let Locations { paths, config_path, credentials_path } = Locations::of(opts)?;
         let config = EngineConfig::load(&config_path)?;
-        let mut paths = Paths::new(opts.root.as_deref());
-        if let Some(run) = opts.run {
-            paths = paths.with_run(run);
-        }
-        for dir in [paths.root().to_path_buf(), paths.run().to_path_buf(), paths.tmp()] {
-            create_private_dir(&dir)?;
-        }
         let db = Db::open(&paths.database())?;
         store::tmp::sweep_stale(&paths.tmp());
-        let creds = CredentialStore::new(opts.credentials_path.unwrap_or_else(CredentialStore::default_path));
+        let creds = CredentialStore::new(credentials_path);
         let registry = RegistryClient::new(
             ClientSettings {
                 insecure_registries: config.insecure_registries.clone(),

@@ -3,15 +3,17 @@
 //! the container's first byte of output.
 
 use std::io::BufRead;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::dirs::ContainerDirs;
 use super::{Container, exe};
-use crate::engine::Engine;
 use crate::engine::error::{Error, Result};
 use crate::engine::monitor::sys::start_time;
+use crate::engine::paths::Paths;
 use crate::engine::store::containers::{self, State};
+use crate::engine::{Engine, EngineOptions, Locations};
 
 /// How long a start may take before the engine gives up waiting for its monitor.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -105,18 +107,10 @@ impl Engine {
     /// Starts a monitor ahead of the container it will run, so that its process start (an exec
     /// of gantry, opening the engine) overlaps the caller's own work, such as creating the
     /// container; hand it to [`Engine::start_prepared`] or [`Engine::start_attached`] (`attached`
-    /// says which). Dropped unused, it ends without touching anything.
+    /// says which). Dropped unused, it ends without touching anything. See
+    /// [`PendingMonitor::spawn`] to start one before the engine is even open.
     pub fn prepare_monitor(&self, attached: bool) -> Result<PendingMonitor> {
-        let mut cmd = self.monitor_command(attached)?;
-        cmd.arg("--await-id")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
-        let mut child = cmd.spawn().map_err(|e| Error::io("starting the monitor", e))?;
-        let (Some(id_pipe), Some(report)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err(Error::Runtime("the monitor has no pipes".into()));
-        };
-        Ok(PendingMonitor { child, id_pipe, report, attached })
+        PendingMonitor::spawn_with(self.monitor_command(attached)?, attached)
     }
 
     /// [`Engine::start_container`] through a monitor made ready by [`Engine::prepare_monitor`].
@@ -277,26 +271,67 @@ impl Engine {
     /// `__monitor` with this engine's roots and credentials; `attached` starts the container
     /// only once an attach client asks.
     fn monitor_command(&self, attached: bool) -> Result<std::process::Command> {
-        let mut cmd = self.helper_command("__monitor")?;
-        cmd.arg("--credentials").arg(self.registry.credentials().path());
-        if attached {
-            cmd.arg("--wait-for-attach");
-        }
-        Ok(cmd)
+        monitor_command(&self.paths, &self.config_path, self.registry.credentials().path(), attached)
     }
 
     /// A gantry helper process (`__monitor`, `__exec`) run from the protected binary and told
     /// where this engine's state and settings are.
     pub(crate) fn helper_command(&self, verb: &str) -> Result<std::process::Command> {
-        let exe = exe::ensure(&self.paths.protected_exe())?;
-        let mut cmd = std::process::Command::new(exe);
-        cmd.arg(verb)
-            .arg("--state-root")
-            .arg(self.paths.root())
-            .arg("--run-root")
-            .arg(self.paths.run())
-            .arg("--settings")
-            .arg(&self.config_path);
-        Ok(cmd)
+        helper_command(&self.paths, &self.config_path, verb)
     }
+}
+
+impl PendingMonitor {
+    /// [`Engine::prepare_monitor`] for the engine `opts` will open, before it is open: a
+    /// command line's `run` starts its monitor this way as the process starts, so that the
+    /// monitor's own start (an exec, about 3 ms here) is over by the time the container
+    /// exists, rather than begun after the engine opened.
+    pub fn spawn(opts: EngineOptions, attached: bool) -> Result<PendingMonitor> {
+        let at = Locations::of(opts)?;
+        let cmd = monitor_command(&at.paths, &at.config_path, &at.credentials_path, attached)?;
+        Self::spawn_with(cmd, attached)
+    }
+
+    fn spawn_with(mut cmd: std::process::Command, attached: bool) -> Result<PendingMonitor> {
+        cmd.arg("--await-id")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().map_err(|e| Error::io("starting the monitor", e))?;
+        let (Some(id_pipe), Some(report)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(Error::Runtime("the monitor has no pipes".into()));
+        };
+        Ok(PendingMonitor { child, id_pipe, report, attached })
+    }
+}
+
+/// `__monitor` for the engine at `paths`; `attached` starts the container only once an attach
+/// client asks.
+fn monitor_command(
+    paths: &Paths,
+    config_path: &Path,
+    credentials: &Path,
+    attached: bool,
+) -> Result<std::process::Command> {
+    let mut cmd = helper_command(paths, config_path, "__monitor")?;
+    cmd.arg("--credentials").arg(credentials);
+    if attached {
+        cmd.arg("--wait-for-attach");
+    }
+    Ok(cmd)
+}
+
+/// A gantry helper process run from the protected binary and told where the engine's state
+/// and settings are.
+fn helper_command(paths: &Paths, config_path: &Path, verb: &str) -> Result<std::process::Command> {
+    let exe = exe::ensure(&paths.protected_exe())?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg(verb)
+        .arg("--state-root")
+        .arg(paths.root())
+        .arg("--run-root")
+        .arg(paths.run())
+        .arg("--settings")
+        .arg(config_path);
+    Ok(cmd)
 }
