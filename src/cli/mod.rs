@@ -66,7 +66,9 @@ pub fn main() -> ExitCode {
     }
     // `run`'s monitor starts now, while this process sets up and creates the container.
     let early_monitor = match &command {
-        Command::Run(a) => Some(containers::EarlyMonitor::start(engine_options(&cli), !a.detach)),
+        Command::Run(a) | Command::Container(args::ContainerCommand::Run(a)) => {
+            Some(containers::EarlyMonitor::start(engine_options(&cli), !a.detach))
+        }
         _ => None,
     };
     let _log_guard = init_logging(&cli, false);
@@ -167,7 +169,7 @@ async fn run(cli: &Cli, command: Command, early_monitor: Option<containers::Earl
         Command::Ps(a) => ps::ps(&engine, a),
         Command::Logs(a) => logs::logs(&engine, a).await,
         Command::Attach(a) => attach::attach_command(&engine, a).await,
-        Command::Container(sub) => container_command(&engine, sub).await,
+        Command::Container(sub) => container_command(&engine, sub, early_monitor).await,
         Command::Exec(a) => inspect_fs::exec(&engine, a).await,
         Command::Top(a) => inspect_fs::top(&engine, a),
         Command::Diff(a) => inspect_fs::diff(&engine, a),
@@ -181,11 +183,15 @@ async fn run(cli: &Cli, command: Command, early_monitor: Option<containers::Earl
     }
 }
 
-async fn container_command(engine: &Arc<Engine>, cmd: args::ContainerCommand) -> Outcome {
+async fn container_command(
+    engine: &Arc<Engine>,
+    cmd: args::ContainerCommand,
+    early_monitor: Option<containers::EarlyMonitor>,
+) -> Outcome {
     use args::ContainerCommand as C;
     match cmd {
         C::Ls(a) => ps::ps(engine, a),
-        C::Run(a) => containers::run(engine, a, None).await,
+        C::Run(a) => containers::run(engine, a, early_monitor).await,
         C::Create(a) => containers::create_command(engine, a).await,
         C::Start(a) => containers::start(engine, a).await,
         C::Stop(a) => containers::stop(engine, a).await,
