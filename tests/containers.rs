@@ -814,6 +814,16 @@ fn top_diff_and_events() {
         "{{.Action}} {{.Actor.Attributes.exitCode}}",
     ]);
     assert_eq!(only.ok().trim(), "die 137");
+    // Every container event names its container and image, so the name still finds the events
+    // of a container that is gone; attributes print sorted by key, as Docker's do.
+    let args = ["events", "--since", "5m", "--until", "0s", "--filter", "container=work"];
+    let named = g.run(&args).ok().to_string();
+    for action in ["create", "start", "kill", "die", "stop", "destroy"] {
+        let line = named.lines().find(|l| l.contains(&format!(" container {action} ")));
+        let line = line.unwrap_or_else(|| panic!("{action} in {named}"));
+        assert!(line.contains(&format!("image={img}, name=work")), "{line}");
+    }
+    assert!(named.contains("(exitCode=137, image="), "{named}");
 }
 
 #[test]

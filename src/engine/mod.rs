@@ -164,8 +164,11 @@ impl Engine {
         kind: &str,
         action: &str,
         id: &str,
-        attributes: Vec<(String, String)>,
+        mut attributes: Vec<(String, String)>,
     ) -> Result<LifecycleEvent> {
+        if kind == "container" {
+            self.identify_container(tx, id, &mut attributes)?;
+        }
         let event = LifecycleEvent {
             time_nanos: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
             kind: kind.into(),
@@ -180,6 +183,29 @@ impl Engine {
         )
         .map_err(|e| self.db.err(e))?;
         Ok(event)
+    }
+
+    /// Gives a container event the `image` and `name` attributes Docker puts on every one
+    /// (while the record exists: record `destroy` before deleting it), sorted by key as
+    /// Docker prints them.
+    fn identify_container(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        id: &str,
+        attributes: &mut Vec<(String, String)>,
+    ) -> Result<()> {
+        let has = |attributes: &[(String, String)], key: &str| attributes.iter().any(|(k, _)| k == key);
+        if !(has(attributes, "name") && has(attributes, "image"))
+            && let Some((name, image)) = store::containers::identity(tx, id).map_err(|e| self.db.err(e))?
+        {
+            for (key, value) in [("image", image), ("name", name)] {
+                if !has(attributes, key) {
+                    attributes.push((key.into(), value));
+                }
+            }
+        }
+        attributes.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(())
     }
 
     /// Tells this process's subscribers about a recorded event.

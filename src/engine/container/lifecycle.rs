@@ -312,8 +312,9 @@ impl Engine {
         self.teardown_runtime(id);
         let trash = self.move_aside(id)?;
         let destroyed = self.db.write(|tx| {
+            let event = self.record_in(tx, "container", "destroy", id, vec![])?;
             containers::delete(tx, id).map_err(|e| self.db.err(e))?;
-            self.record_in(tx, "container", "destroy", id, vec![])
+            Ok(event)
         })?;
         self.publish(destroyed);
         Ok(trash)
@@ -327,8 +328,8 @@ impl Engine {
         let trash = self.move_aside(id)?;
         let events = self.db.write(|tx| {
             let mut events: Vec<_> = self.record_end_in(tx, id, end)?.into_iter().collect();
-            containers::delete(tx, id).map_err(|e| self.db.err(e))?;
             events.push(self.record_in(tx, "container", "destroy", id, vec![])?);
+            containers::delete(tx, id).map_err(|e| self.db.err(e))?;
             Ok(events)
         })?;
         events.into_iter().for_each(|e| self.publish(e));

@@ -251,6 +251,14 @@ pub fn using_image(c: &Connection, image_id: &str) -> rusqlite::Result<Vec<(Stri
     rows.collect()
 }
 
+/// A container's name and image as the user named it: what Docker attaches to every container
+/// event, so `events --filter container=NAME` still finds a removed container's events.
+pub fn identity(c: &Connection, id: &str) -> rusqlite::Result<Option<(String, String)>> {
+    c.prepare_cached("SELECT name, image_name FROM containers WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
 pub fn name_taken(c: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
     c.query_row("SELECT id FROM containers WHERE name = ?1", [name], |r| r.get(0)).optional()
 }
