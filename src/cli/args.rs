@@ -59,9 +59,10 @@ pub enum RunVerb {
 }
 
 impl Cli {
-    /// Parses the command line, through [`RunOnly`] for a `run`.
+    /// Parses the command line, through [`RunOnly`] for a `run` (global options may come
+    /// first: `gantry --root DIR run ...`).
     pub fn parse_args(argv: Vec<std::ffi::OsString>) -> Self {
-        if argv.get(1).is_some_and(|verb| verb == "run") {
+        if matches!(super::verb::find(&argv), Some((_, "run"))) {
             if let Ok(RunOnly { globals, command: RunVerb::Run(args) }) = RunOnly::try_parse_from(&argv) {
                 return Cli {
                     globals,
@@ -602,5 +603,10 @@ mod tests {
         // What the fast path rejects still reaches the full parser: help, and top-level flags.
         assert!(RunOnly::try_parse_from(argv(&["gantry", "run", "--help"])).is_err());
         assert!(RunOnly::try_parse_from(argv(&["gantry", "run", "--theme", "dark", "busybox"])).is_err());
+        // Global options before the verb take the fast path too, and read the same.
+        let early = argv(&["gantry", "--root", "/r", "--config=/c", "run", "-d", "busybox"]);
+        assert!(RunOnly::try_parse_from(&early).is_ok());
+        let full = Cli::try_parse_from(&early).unwrap();
+        assert_eq!(format!("{:?}", Cli::parse_args(early)), format!("{full:?}"));
     }
 }

@@ -20,6 +20,7 @@ mod run_args;
 mod search;
 mod stats;
 mod template;
+mod verb;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -35,6 +36,11 @@ pub fn main() -> ExitCode {
         if let Some(args) = helper_args::monitor(&argv[2..]) {
             return monitor_main(args);
         }
+    }
+    if verb::starts_a_container(&argv) {
+        // Before anything else, clap's parse included: see cgroups::monitors for why the
+        // earliest start matters.
+        crate::engine::cgroups::Layout::host().warm_up_migrations();
     }
     let cli = Cli::parse_args(argv);
     let Some(command) = cli.command.clone() else {
@@ -59,10 +65,6 @@ pub fn main() -> ExitCode {
                 ExitCode::from(126)
             }
         };
-    }
-    if matches!(command, Command::Run(_) | Command::Start(_) | Command::Restart(_)) {
-        // Before anything else: see cgroups::monitors for why the earliest start matters.
-        crate::engine::cgroups::Layout::host().warm_up_migrations();
     }
     // `run`'s monitor starts now, while this process sets up and creates the container.
     let early_monitor = match &command {
