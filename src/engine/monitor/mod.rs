@@ -224,6 +224,7 @@ fn supervise(engine: &Arc<Engine>, args: &MonitorArgs, sync: &mut Sync) -> Resul
         }
         // Setting up is done: what it used need not stay resident while the container runs.
         let shed = || {
+            engine.db.checkpoint();
             engine.db.shrink_memory();
             // SAFETY: the monitor is single-threaded; nothing else changes its mappings.
             let shed = unsafe { sys::shed_memory() };
@@ -311,7 +312,9 @@ fn finish(
     if let Some(proc) = ended {
         proc.delete_exited();
     }
-    told.map(drop)
+    let told = told.map(drop);
+    engine.db.checkpoint();
+    told
 }
 
 /// [`finish`]'s part until the clients are told; returns what `--rm` set aside for deletion.
