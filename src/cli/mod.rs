@@ -17,6 +17,7 @@ mod output;
 mod ps;
 mod pull;
 mod run_args;
+mod run_parser;
 mod search;
 mod stats;
 mod template;
