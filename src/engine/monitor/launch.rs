@@ -100,22 +100,22 @@ pub fn unmount_rootfs(engine: &Engine, id: &str) -> Result<(), String> {
         .map_err(|e| format!("unmounting the root filesystem: {e}"))
 }
 
-/// `container:NAME` modes join another container's namespace: the path under its init.
+/// Whether a `--network/--pid/--ipc` mode gives the container a namespace of its own.
+fn own_namespace(mode: &str) -> bool {
+    mode != "host" && !mode.starts_with("container:")
+}
+
+/// The namespace a mode asks for: none of its own (`host`), a new one, or, for
+/// `container:NAME`, the path of another container's under its init.
 fn namespace_mode(engine: &Engine, mode: &str, kind: &str) -> Result<Option<Option<PathBuf>>, String> {
-    match mode {
-        "host" => Ok(None),
-        m if m.starts_with("container:") => {
-            let other = engine.container(&m["container:".len()..]).map_err(|e| e.to_string())?;
-            if other.row.state != State::Running || other.row.pid <= 0 {
-                return Err(format!(
-                    "cannot join the {kind} namespace of {}: it is not running",
-                    other.row.name
-                ));
-            }
-            Ok(Some(Some(PathBuf::from(format!("/proc/{}/ns/{kind}", other.row.pid)))))
-        }
-        _ => Ok(Some(None)),
+    let Some(other) = mode.strip_prefix("container:") else {
+        return Ok(own_namespace(mode).then_some(None));
+    };
+    let other = engine.container(other).map_err(|e| e.to_string())?;
+    if other.row.state != State::Running || other.row.pid <= 0 {
+        return Err(format!("cannot join the {kind} namespace of {}: it is not running", other.row.name));
     }
+    Ok(Some(Some(PathBuf::from(format!("/proc/{}/ns/{kind}", other.row.pid)))))
 }
 
 /// A host device as the spec describes it.
@@ -235,57 +235,28 @@ pub fn launch(
     att: &Attachment,
 ) -> Result<Proc, String> {
     let dirs = engine.container_dirs(id);
-    let rootfs = mount_rootfs(engine, id, image_id, host.auto_remove)?;
-    let user = user::resolve(&rootfs, &config.user)?;
-    write_etc(engine, &dirs.etc(), config, host, att)?;
-    // Link variables first, so the container's own `-e` values win.
-    let linked;
-    let config = if att.links.is_empty() {
-        config
+    // The container's own network namespace is made meanwhile (see sys::netns_in_background).
+    let netns_thread = if own_namespace(&host.network_mode) {
+        sys::netns_in_background().inspect_err(|e| tracing::debug!(error = %e, "no netns thread")).ok()
     } else {
-        let name =
-            engine.db.read(|c| containers::get(c, id)).ok().flatten().map(|r| r.name).unwrap_or_default();
-        let mut env = links::env(&name, &att.links);
-        for e in &config.env {
-            crate::engine::container::config::set_env(&mut env, e);
-        }
-        linked = ContainerConfig { env, ..config.clone() };
-        &linked
+        None
     };
-    let namespaces = Namespaces {
-        pid: namespace_mode(engine, &host.pid_mode, "pid")?,
-        ipc: namespace_mode(engine, &host.ipc_mode, "ipc")?,
-        net: namespace_mode(engine, &host.network_mode, "net")?,
-    };
-    let new_netns = matches!(namespaces.net, Some(None));
-    let mut devices = if host.privileged { host_devices() } else { Vec::new() };
-    for d in &host.devices {
-        devices.retain(|x| x.path != d.path_in_container);
-        devices.push(device(Path::new(&d.path_on_host), &d.path_in_container, &d.cgroup_permissions)?);
-    }
-    let init = if host.init { Some(find_init()?) } else { None };
-    let profile = match host.seccomp() {
-        Some("unconfined") | None => None,
-        Some(file) => {
-            Some(std::fs::read_to_string(file).map_err(|e| format!("reading seccomp profile {file}: {e}"))?)
-        }
-    };
-    let input = SpecInput {
-        id,
-        config,
-        host,
-        rootfs: &rootfs,
-        user: &user,
-        etc_dir: &dirs.etc(),
-        namespaces,
-        cgroup_v2: cgroup_v2(),
-        devices,
-        init,
-        seccomp_file: profile.as_deref(),
-    };
-    let mut spec = spec::build(&input)?;
+    let prepared = prepare_bundle(engine, id, image_id, config, host, att);
+    // Joined before anything forks or returns, whatever the preparation's outcome.
+    let netns = netns_thread.and_then(|t| t.join().ok()).and_then(|made| {
+        made.inspect_err(|e| tracing::debug!(error = %e, "the init makes the network namespace")).ok()
+    });
+    let (mut spec, executor) = prepared?;
     let bundle = dirs.bundle();
-    let executor = seccomp_executor(engine, &bundle, &mut spec)?;
+    // The init joins the namespace by path, through this process's descriptor, which stays
+    // open until libcontainer reports the init created.
+    let new_netns = match &netns {
+        Some(fd) => {
+            join_netns(&mut spec, &format!("/proc/{}/fd/{}", std::process::id(), fd.as_raw_fd()));
+            false
+        }
+        None => spec_makes_netns(&spec),
+    };
     std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap_or_default())
         .map_err(|e| format!("writing the bundle: {e}"))?;
 
@@ -326,6 +297,7 @@ pub fn launch(
     let t_build = std::time::Instant::now();
     let built = builder.as_init(&bundle).with_systemd(false).with_detach(config.tty).build();
     tracing::debug!(container = id, elapsed = ?t_build.elapsed(), "libcontainer create");
+    drop(netns);
     let runtime = match built {
         Ok(r) => r,
         Err(e) => {
@@ -356,6 +328,89 @@ pub fn launch(
         return Err(e);
     }
     Ok(proc)
+}
+
+/// Mounts the root, writes the /etc files and builds the spec (its seccomp profile taken out
+/// into the returned executor).
+fn prepare_bundle(
+    engine: &Engine,
+    id: &str,
+    image_id: &str,
+    config: &ContainerConfig,
+    host: &HostConfig,
+    att: &Attachment,
+) -> Result<(serde_json::Value, Option<FilteredExecutor>), String> {
+    let dirs = engine.container_dirs(id);
+    let rootfs = mount_rootfs(engine, id, image_id, host.auto_remove)?;
+    let user = user::resolve(&rootfs, &config.user)?;
+    write_etc(engine, &dirs.etc(), config, host, att)?;
+    // Link variables first, so the container's own `-e` values win.
+    let linked;
+    let config = if att.links.is_empty() {
+        config
+    } else {
+        let name =
+            engine.db.read(|c| containers::get(c, id)).ok().flatten().map(|r| r.name).unwrap_or_default();
+        let mut env = links::env(&name, &att.links);
+        for e in &config.env {
+            crate::engine::container::config::set_env(&mut env, e);
+        }
+        linked = ContainerConfig { env, ..config.clone() };
+        &linked
+    };
+    let namespaces = Namespaces {
+        pid: namespace_mode(engine, &host.pid_mode, "pid")?,
+        ipc: namespace_mode(engine, &host.ipc_mode, "ipc")?,
+        net: namespace_mode(engine, &host.network_mode, "net")?,
+    };
+    let mut devices = if host.privileged { host_devices() } else { Vec::new() };
+    for d in &host.devices {
+        devices.retain(|x| x.path != d.path_in_container);
+        devices.push(device(Path::new(&d.path_on_host), &d.path_in_container, &d.cgroup_permissions)?);
+    }
+    let init = if host.init { Some(find_init()?) } else { None };
+    let profile = match host.seccomp() {
+        Some("unconfined") | None => None,
+        Some(file) => {
+            Some(std::fs::read_to_string(file).map_err(|e| format!("reading seccomp profile {file}: {e}"))?)
+        }
+    };
+    let input = SpecInput {
+        id,
+        config,
+        host,
+        rootfs: &rootfs,
+        user: &user,
+        etc_dir: &dirs.etc(),
+        namespaces,
+        cgroup_v2: cgroup_v2(),
+        devices,
+        init,
+        seccomp_file: profile.as_deref(),
+    };
+    let mut spec = spec::build(&input)?;
+    let executor = seccomp_executor(engine, &dirs.bundle(), &mut spec)?;
+    Ok((spec, executor))
+}
+
+/// Points the spec's network namespace at `path`, to be joined rather than made.
+fn join_netns(spec: &mut serde_json::Value, path: &str) {
+    let entries = spec.pointer_mut("/linux/namespaces").and_then(|n| n.as_array_mut());
+    for ns in entries.into_iter().flatten() {
+        if ns.get("type").and_then(|t| t.as_str()) == Some("network") {
+            ns["path"] = serde_json::Value::from(path);
+        }
+    }
+}
+
+/// Whether the spec has the init make a network namespace of its own (a `network` entry
+/// without a path).
+fn spec_makes_netns(spec: &serde_json::Value) -> bool {
+    let entries = spec.pointer("/linux/namespaces").and_then(|n| n.as_array());
+    entries.into_iter().flatten().any(|ns| {
+        ns.get("type").and_then(|t| t.as_str()) == Some("network")
+            && ns.get("path").is_none_or(|p| p.is_null())
+    })
 }
 
 /// Takes the seccomp profile out of the spec (libcontainer would compile it in the init, about

@@ -2,7 +2,8 @@
 //! single-threaded process, detached from whoever started it, that creates the container with
 //! libcontainer, owns its stdio (pipes, or the pty master), writes the log, serves attach
 //! clients, records the exit, applies the restart policy and removes `--rm` containers. It
-//! never starts threads: libcontainer clones from it.
+//! is single-threaded whenever libcontainer clones from it: its one helper thread, which makes
+//! the container's network namespace during a launch, is joined before the clone.
 
 mod launch;
 pub mod logfile;

@@ -91,6 +91,26 @@ pub fn loopback_up(pid: i32) -> io::Result<()> {
     result
 }
 
+/// Starts making a fresh network namespace, with loopback up, on a short-lived thread of its
+/// own: `unshare(CLONE_NEWNET)` registers a whole network stack, about 0.8 ms here, which
+/// then overlaps the rest of the launch (mounting the root, writing the spec) on the other CPU
+/// instead of running in the container's init, on the path of every start. The init joins it
+/// by path; it lives as long as the returned descriptor, or the processes that joined it.
+///
+/// The thread only unshares its own namespace and ends; join it before anything forks, so that
+/// libcontainer clones from a single-threaded process again.
+pub fn netns_in_background() -> io::Result<std::thread::JoinHandle<io::Result<OwnedFd>>> {
+    std::thread::Builder::new().name("netns".into()).stack_size(64 * 1024).spawn(|| {
+        use rustix::thread::{UnshareFlags, unshare_unsafe};
+        // SAFETY: only this thread's network namespace is unshared, never the descriptor
+        // table; the thread ends right after, so no other code ever runs in the namespace.
+        unsafe { unshare_unsafe(UnshareFlags::NEWNET) }?;
+        let made = File::open("/proc/thread-self/ns/net")?;
+        set_lo_up()?;
+        Ok(OwnedFd::from(made))
+    })
+}
+
 fn set_lo_up() -> io::Result<()> {
     // SAFETY: a plain socket() call; the fd is owned immediately.
     let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
