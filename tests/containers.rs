@@ -39,6 +39,20 @@ fn isolation_basics() {
         g.run(&["run", "--rm", &img, "sh", "-c", "ip link show lo | grep -q UP"]).code == 0,
         "loopback is up"
     );
+    // The namespace is made on a monitor thread and joined by the init: it must be the
+    // container's alone, never the host's or another container's.
+    let alone =
+        g.run(&["run", "--rm", "--network", "none", &img, "sh", "-c", "ls /sys/class/net; ip link show lo"]);
+    let alone = alone.ok();
+    assert!(alone.starts_with("lo\n") && alone.contains("UP"), "only loopback, up: {alone}");
+    let netns = |args: &[&str]| {
+        let out = g.run(&[&["run", "--rm"][..], args, &[&img, "readlink", "/proc/self/ns/net"]].concat());
+        out.ok().trim().to_string()
+    };
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap().to_string_lossy().into_owned();
+    let (a, b) = (netns(&["--network", "none"]), netns(&[]));
+    assert!(a.starts_with("net:[") && a != host && b != host && a != b, "{a} {b} {host}");
+    assert_eq!(netns(&["--network", "host"]), host, "--network host keeps the host's");
 }
 
 #[test]

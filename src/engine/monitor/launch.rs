@@ -473,3 +473,28 @@ fn describe_create_error(e: &str) -> String {
         format!("failed to create the container: {e}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_made_namespace_is_joined_by_path_and_the_others_are_left_alone() {
+        let mut spec = serde_json::json!({"linux": {"namespaces": [
+            {"type": "pid"}, {"type": "network"}, {"type": "mount"}
+        ]}});
+        assert!(spec_makes_netns(&spec));
+        join_netns(&mut spec, "/proc/7/fd/9");
+        assert!(!spec_makes_netns(&spec));
+        assert_eq!(spec["linux"]["namespaces"][1]["path"], "/proc/7/fd/9");
+        assert!(spec["linux"]["namespaces"][0].get("path").is_none());
+        let host = serde_json::json!({"linux": {"namespaces": [{"type": "pid"}]}});
+        assert!(!spec_makes_netns(&host), "--network host: no network entry");
+    }
+
+    #[test]
+    fn only_host_and_container_modes_share_a_namespace() {
+        assert!(own_namespace("bridge") && own_namespace("none") && own_namespace("mynet"));
+        assert!(!own_namespace("host") && !own_namespace("container:db"));
+    }
+}
