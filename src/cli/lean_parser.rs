@@ -1,9 +1,10 @@
-//! `gantry run ...` read by a parser of its own: `run` is the command whose latency is
-//! measured, and clap building the whole command tree for it costs about a millisecond.
+//! The verbs whose latency is measured (`run`, `ps`) read by parsers of their own: clap
+//! building the whole command tree costs about a millisecond, and these need only their own
+//! flags.
 
 use clap::{Parser, Subcommand};
 
-use super::args::{Cli, Command, Globals};
+use super::args::{Cli, Command, Globals, PsArgs};
 use super::run_args::RunArgs;
 
 /// `gantry run ...` alone: clap builds only this verb's flags, not the whole command tree
@@ -23,22 +24,40 @@ pub enum RunVerb {
     Run(RunArgs),
 }
 
+/// `gantry ps ...` alone, as [`RunOnly`].
+#[derive(Debug, Clone, Parser)]
+#[command(name = "gantry")]
+pub struct PsOnly {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: PsVerb,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PsVerb {
+    Ps(PsArgs),
+}
+
 impl Cli {
-    /// Parses the command line, through [`RunOnly`] for a `run` (global options may come
-    /// first: `gantry --root DIR run ...`).
+    /// Parses the command line, through [`RunOnly`] or [`PsOnly`] for those verbs (global
+    /// options may come first: `gantry --root DIR run ...`).
     pub fn parse_args(argv: Vec<std::ffi::OsString>) -> Self {
-        if matches!(super::verb::find(&argv), Some((_, "run"))) {
-            if let Ok(RunOnly { globals, command: RunVerb::Run(args) }) = RunOnly::try_parse_from(&argv) {
-                return Cli {
-                    globals,
-                    theme: None,
-                    read_only: false,
-                    ascii: false,
-                    command: Some(Command::Run(args)),
-                };
+        let lean = match super::verb::find(&argv) {
+            Some((_, "run")) => RunOnly::try_parse_from(&argv)
+                .ok()
+                .map(|RunOnly { globals, command: RunVerb::Run(a) }| (globals, Command::Run(a))),
+            Some((_, "ps")) => PsOnly::try_parse_from(&argv)
+                .ok()
+                .map(|PsOnly { globals, command: PsVerb::Ps(a) }| (globals, Command::Ps(a))),
+            _ => None,
+        };
+        match lean {
+            Some((globals, command)) => {
+                Cli { globals, theme: None, read_only: false, ascii: false, command: Some(command) }
             }
+            None => Cli::parse_from(argv),
         }
-        Cli::parse_from(argv)
     }
 }
 
@@ -81,5 +100,24 @@ mod tests {
         assert!(RunOnly::try_parse_from(&early).is_ok());
         let full = Cli::try_parse_from(&early).unwrap();
         assert_eq!(format!("{:?}", Cli::parse_args(early)), format!("{full:?}"));
+    }
+
+    #[test]
+    fn the_ps_fast_path_reads_ps_as_the_full_parser_does() {
+        use super::{Cli, PsOnly};
+        use clap::Parser;
+        let argv = |list: &[&str]| -> Vec<std::ffi::OsString> { list.iter().map(Into::into).collect() };
+        for line in [
+            &["gantry", "ps"][..],
+            &["gantry", "--root", "/r", "ps", "-aq", "--no-trunc"],
+            &["gantry", "ps", "-n", "3", "--filter", "status=exited", "-f", "name=x", "--format", "{{.ID}}"],
+        ] {
+            let line = argv(line);
+            assert!(PsOnly::try_parse_from(&line).is_ok(), "{line:?}");
+            let full = Cli::try_parse_from(&line).unwrap();
+            assert_eq!(format!("{:?}", Cli::parse_args(line)), format!("{full:?}"));
+        }
+        assert!(PsOnly::try_parse_from(argv(&["gantry", "ps", "--help"])).is_err());
+        assert!(PsOnly::try_parse_from(argv(&["gantry", "ps", "--theme", "dark"])).is_err());
     }
 }
