@@ -236,7 +236,8 @@ pub fn launch(
 ) -> Result<Proc, String> {
     let dirs = engine.container_dirs(id);
     // The container's own network namespace is made meanwhile (see sys::netns_in_background).
-    let netns_thread = if own_namespace(&host.network_mode) {
+    let own_netns = own_namespace(&host.network_mode);
+    let netns_thread = if own_netns {
         sys::netns_in_background().inspect_err(|e| tracing::debug!(error = %e, "no netns thread")).ok()
     } else {
         None
@@ -250,13 +251,11 @@ pub fn launch(
     let bundle = dirs.bundle();
     // The init joins the namespace by path, through this process's descriptor, which stays
     // open until libcontainer reports the init created.
-    let new_netns = match &netns {
-        Some(fd) => {
-            join_netns(&mut spec, &format!("/proc/{}/fd/{}", std::process::id(), fd.as_raw_fd()));
-            false
-        }
-        None => spec_makes_netns(&spec),
-    };
+    if let Some(fd) = &netns {
+        join_netns(&mut spec, &format!("/proc/{}/fd/{}", std::process::id(), fd.as_raw_fd()));
+    }
+    // Without it, the init makes the namespace and loopback is brought up here.
+    let new_netns = own_netns && netns.is_none();
     std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap_or_default())
         .map_err(|e| format!("writing the bundle: {e}"))?;
 
@@ -403,16 +402,6 @@ fn join_netns(spec: &mut serde_json::Value, path: &str) {
     }
 }
 
-/// Whether the spec has the init make a network namespace of its own (a `network` entry
-/// without a path).
-fn spec_makes_netns(spec: &serde_json::Value) -> bool {
-    let entries = spec.pointer("/linux/namespaces").and_then(|n| n.as_array());
-    entries.into_iter().flatten().any(|ns| {
-        ns.get("type").and_then(|t| t.as_str()) == Some("network")
-            && ns.get("path").is_none_or(|p| p.is_null())
-    })
-}
-
 /// Takes the seccomp profile out of the spec (libcontainer would compile it in the init, about
 /// 12 ms each time) and returns the executor that loads its cached program instead, after
 /// leaving a copy of the program in the bundle for processes exec'd into the container.
@@ -483,13 +472,14 @@ mod tests {
         let mut spec = serde_json::json!({"linux": {"namespaces": [
             {"type": "pid"}, {"type": "network"}, {"type": "mount"}
         ]}});
-        assert!(spec_makes_netns(&spec));
         join_netns(&mut spec, "/proc/7/fd/9");
-        assert!(!spec_makes_netns(&spec));
         assert_eq!(spec["linux"]["namespaces"][1]["path"], "/proc/7/fd/9");
         assert!(spec["linux"]["namespaces"][0].get("path").is_none());
-        let host = serde_json::json!({"linux": {"namespaces": [{"type": "pid"}]}});
-        assert!(!spec_makes_netns(&host), "--network host: no network entry");
+        assert!(spec["linux"]["namespaces"][2].get("path").is_none());
+        let untouched = serde_json::json!({"linux": {"namespaces": [{"type": "pid"}]}});
+        let mut host = untouched.clone();
+        join_netns(&mut host, "/proc/7/fd/9");
+        assert_eq!(host, untouched, "--network host: no network entry to point anywhere");
     }
 
     #[test]
