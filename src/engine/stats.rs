@@ -162,7 +162,7 @@ impl Engine {
             .filter(|c| all || c.row.state == State::Running)
             .map(|c| StatsTarget {
                 running: matches!(c.row.state, State::Running | State::Paused),
-                own_network: c.host.network_mode != "host",
+                own_network: c.host().network_mode != "host",
                 id: c.row.id,
                 name: c.row.name,
                 pid: c.row.pid,

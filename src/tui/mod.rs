@@ -422,7 +422,7 @@ pub mod testdata {
         };
         let config = ContainerConfig { cmd: Some(vec!["sleep".into(), "1000".into()]), ..Default::default() };
         ContainerItem {
-            container: Container { row, config, host: HostConfig::default() },
+            container: Container::with_host(row, config, HostConfig::default()),
             ports: if state == State::Running { "127.0.0.1:8080->80/tcp".into() } else { String::new() },
         }
     }

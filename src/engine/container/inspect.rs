@@ -45,7 +45,7 @@ impl Engine {
             "ProcessLabel": "",
             "AppArmorProfile": "",
             "ExecIDs": Value::Null,
-            "HostConfig": c.host,
+            "HostConfig": c.host(),
             "GraphDriver": {
                 "Name": "overlay",
                 "Data": {

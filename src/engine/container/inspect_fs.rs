@@ -154,7 +154,7 @@ impl Engine {
             upper: &dirs.upper(),
             work: &dirs.work(),
             links: &links,
-            volatile: c.host.auto_remove,
+            volatile: c.host().auto_remove,
         };
         rootfs::mount(&o, &target).map_err(|e| ioerr("mounting the container's filesystem", e))?;
         let fd = rustix::fs::open(&target, flags, Mode::empty())

@@ -61,14 +61,25 @@ pub struct Created {
 pub struct Container {
     pub row: ContainerRow,
     pub config: ContainerConfig,
-    pub host: HostConfig,
+    /// Parsed on first use: lists (`ps`, 1000 rows) never look at it, and its flattened
+    /// resource fields make it the costliest part of a row to parse.
+    host: std::sync::OnceLock<HostConfig>,
 }
 
 impl Container {
     fn from_row(row: ContainerRow) -> Self {
         let config = serde_json::from_str(&row.config).unwrap_or_default();
-        let host = serde_json::from_str(&row.host_config).unwrap_or_default();
-        Self { row, config, host }
+        Self { row, config, host: std::sync::OnceLock::new() }
+    }
+
+    /// A container whose host configuration is already known (not read back from `row`).
+    pub fn with_host(row: ContainerRow, config: ContainerConfig, host: HostConfig) -> Self {
+        Self { row, config, host: std::sync::OnceLock::from(host) }
+    }
+
+    /// The host configuration (`HostConfig` of `inspect`).
+    pub fn host(&self) -> &HostConfig {
+        self.host.get_or_init(|| serde_json::from_str(&self.row.host_config).unwrap_or_default())
     }
 
     pub fn id(&self) -> &str {

@@ -19,7 +19,7 @@ impl Engine {
     ) -> Result<Vec<String>> {
         let c = self.container(key)?;
         let id = c.id().to_string();
-        let mut host: HostConfig = c.host.clone();
+        let mut host: HostConfig = c.host().clone();
         let mut resources = host.resources.clone();
         resources.merge(update).map_err(Error::InvalidArgument)?;
         let warnings = support::HostLimits::probe(Layout::host())

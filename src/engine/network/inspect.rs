@@ -52,7 +52,7 @@ impl Engine {
             let leased = ep.ip.is_some();
             let v = json!({
                 "IPAMConfig": Value::Null,
-                "Links": if net.name == "bridge" && !c.host.links.is_empty() { json!(c.host.links) } else { Value::Null },
+                "Links": if net.name == "bridge" && !c.host().links.is_empty() { json!(c.host().links) } else { Value::Null },
                 "Aliases": if ep.aliases.is_empty() { Value::Null } else { json!(ep.aliases) },
                 "NetworkID": net.id,
                 "EndpointID": ep.endpoint_id,
@@ -72,8 +72,8 @@ impl Engine {
             }
             nets.insert(net.name.clone(), v);
         }
-        if nets.is_empty() && matches!(c.host.network_mode.as_str(), "host" | "none") {
-            if let Ok(net) = self.network(&c.host.network_mode) {
+        if nets.is_empty() && matches!(c.host().network_mode.as_str(), "host" | "none") {
+            if let Ok(net) = self.network(&c.host().network_mode) {
                 nets.insert(
                     net.name.clone(),
                     json!({"NetworkID": net.id, "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": ""}),

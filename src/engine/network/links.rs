@@ -65,7 +65,7 @@ pub fn resolve(engine: &Engine, my_id: &str, specs: &[String]) -> Result<Vec<Lin
             ))
         })?;
         let mut keys: Vec<String> = target.config.exposed_ports.keys().cloned().collect();
-        keys.extend(target.host.port_bindings.keys().cloned());
+        keys.extend(target.host().port_bindings.keys().cloned());
         let mut ports: Vec<(u16, String)> = keys
             .iter()
             .filter_map(|k| ports::split_key(k).map(|(p, proto)| (p, proto.to_string())))

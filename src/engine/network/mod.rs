@@ -225,12 +225,13 @@ impl Engine {
             )));
         }
         let c = self.container(container)?;
-        if matches!(c.host.network_mode.as_str(), "host" | "none")
-            || c.host.network_mode.starts_with("container:")
+        if matches!(c.host().network_mode.as_str(), "host" | "none")
+            || c.host().network_mode.starts_with("container:")
         {
             return Err(Error::InvalidArgument(format!(
                 "container {} uses network mode {} and cannot be connected to other networks",
-                c.row.name, c.host.network_mode
+                c.row.name,
+                c.host().network_mode
             )));
         }
         let added = self.db.write_unique(|tx| networks::add_endpoint(tx, c.id(), &net.id, aliases))?;
