@@ -61,9 +61,30 @@ pub fn parse_signal(s: &str) -> Result<i32> {
     Ok(n)
 }
 
-/// The files of a removed container, moved into the scratch area; deleted on drop.
+/// The files of a removed container, moved into the scratch area; deleted on drop, the root
+/// filesystem unmounted first if it still is mounted (a `--rm` monitor unmounts it only once
+/// its client is told).
 #[must_use = "dropping it deletes the removed container's files"]
-pub struct Discarded(#[allow(dead_code, reason = "held for its Drop")] Option<TempDir>);
+pub struct Discarded {
+    #[allow(dead_code, reason = "held for its Drop")]
+    trash: Option<TempDir>,
+    rootfs: Option<std::path::PathBuf>,
+}
+
+impl Discarded {
+    const NOTHING: Self = Self { trash: None, rootfs: None };
+}
+
+impl Drop for Discarded {
+    fn drop(&mut self) {
+        if let Some(rootfs) = &self.rootfs {
+            if let Err(e) = rootfs::unmount(rootfs) {
+                tracing::warn!(path = %rootfs.display(), error = %e, "could not unmount a removed root");
+            }
+        }
+        // The trash directory goes with the field's own drop, after this.
+    }
+}
 
 fn send_signal(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: kill(2) with integers only.
@@ -304,8 +325,8 @@ impl Engine {
         if !claimed {
             let row = self.db.read(|c| containers::get(c, id))?;
             return match row {
-                None => Ok(Discarded(None)),
-                Some(r) if r.state == State::Removing => Ok(Discarded(None)),
+                None => Ok(Discarded::NOTHING),
+                Some(r) if r.state == State::Removing => Ok(Discarded::NOTHING),
                 Some(r) => Err(Error::Conflict(format!("container {} is {}", r.name, r.state.as_str()))),
             };
         }
@@ -355,21 +376,25 @@ impl Engine {
         end.die.then(|| self.record_in(tx, "container", "die", id, attrs)).transpose()
     }
 
-    /// Moves the container's files into the scratch area (one rename), where they are deleted
-    /// when the result is dropped, or by the next command's sweep if this process dies first.
+    /// Moves the container's files into the scratch area (one rename; a root filesystem still
+    /// mounted moves with them), where they are deleted when the result is dropped, or by the
+    /// next command's sweep if this process dies first.
     fn move_aside(&self, id: &str) -> Result<Discarded> {
         let dirs = ContainerDirs::new(&self.paths, id);
         crate::engine::store::tmp::remove_tree(&dirs.run);
         let trash = TempDir::new(&self.paths.tmp(), "removed")?;
-        match std::fs::rename(&dirs.base, trash.path().join(id)) {
+        let moved = trash.path().join(id);
+        match std::fs::rename(&dirs.base, &moved) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
                 tracing::warn!(container = id, error = %e, "could not move the container's files aside");
+                let _ = rootfs::unmount(&dirs.rootfs());
                 crate::engine::store::tmp::remove_tree(&dirs.base);
             }
         }
-        Ok(Discarded(Some(trash)))
+        let rootfs = ContainerDirs { base: moved, run: dirs.run }.rootfs();
+        Ok(Discarded { trash: Some(trash), rootfs: Some(rootfs) })
     }
 
     pub fn rename_container(&self, key: &str, new_name: &str) -> Result<()> {

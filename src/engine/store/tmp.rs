@@ -60,9 +60,43 @@ pub fn sweep_stale(tmp_root: &Path) {
         let alive = owner.is_some_and(process_alive);
         if !alive {
             tracing::info!(path = %entry.path().display(), "removing leftover scratch data");
+            // A `--rm` monitor killed between moving a container aside and unmounting its root
+            // leaves the mount in here: deleting through it would fail at the mount point.
+            detach_mounts_under(&entry.path());
             remove_tree(&entry.path());
         }
     }
+}
+
+/// Detaches every mount of this mount namespace at or below `dir` (none, nearly always: the
+/// mount table is read only when `dir` is a directory).
+fn detach_mounts_under(dir: &Path) {
+    if !fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return;
+    }
+    let Ok(table) = fs::read_to_string("/proc/self/mountinfo") else { return };
+    let mut points: Vec<PathBuf> = mount_points(&table).into_iter().filter(|p| p.starts_with(dir)).collect();
+    // Deepest first, so each unmount finds nothing mounted beneath it.
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in points {
+        if let Err(e) = rustix::mount::unmount(&p, rustix::mount::UnmountFlags::DETACH) {
+            tracing::warn!(path = %p.display(), error = %e, "could not detach a leftover mount");
+        }
+    }
+}
+
+/// The mount points of a `/proc/PID/mountinfo` table (its fifth field, with the kernel's
+/// octal escapes for space, tab, newline and backslash undone).
+fn mount_points(table: &str) -> Vec<PathBuf> {
+    table
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| {
+            PathBuf::from(
+                p.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\"),
+            )
+        })
+        .collect()
 }
 
 /// Whether a process with this PID exists.
@@ -100,5 +134,36 @@ mod tests {
         assert!(!dead.exists());
         assert!(!junk.exists());
         assert!(!file.exists());
+    }
+
+    #[test]
+    fn mount_points_undo_the_kernels_escapes() {
+        let table = "22 1 0:21 / / rw - ext4 /dev/vda rw\n\
+                     40 22 0:40 / /var/tmp/a\\040b rw - tmpfs tmpfs rw\n";
+        assert_eq!(mount_points(table), [PathBuf::from("/"), PathBuf::from("/var/tmp/a b")]);
+    }
+
+    /// Unmounts on drop, so a failing test leaves no mount behind.
+    struct Mounted(PathBuf);
+
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            let _ = rustix::mount::unmount(&self.0, rustix::mount::UnmountFlags::DETACH);
+        }
+    }
+
+    /// A removed container's root still mounted in a dead process's scratch entry (needs root).
+    #[test]
+    fn a_sweep_detaches_mounts_left_in_a_dead_entry() {
+        let root = tempfile::tempdir().unwrap();
+        let point = root.path().join("999999999-removed-1/abc/rootfs");
+        fs::create_dir_all(&point).unwrap();
+        rustix::mount::mount("tmpfs", &point, "tmpfs", rustix::mount::MountFlags::empty(), None).unwrap();
+        let _guard = Mounted(point.clone());
+        fs::write(point.join("f"), b"1").unwrap();
+        sweep_stale(root.path());
+        assert!(!root.path().join("999999999-removed-1").exists());
+        let table = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mount_points(&table).contains(&point), "the mount is gone");
     }
 }
