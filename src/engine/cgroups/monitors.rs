@@ -11,6 +11,12 @@
 //! that wait when it joins the container's cgroups. So the lock is taken early, off that path:
 //! by a thread of the starting CLI as it starts ([`Layout::warm_up_migrations`], v1) and by the monitor's
 //! starter moving the monitor here while the monitor sets up.
+//!
+//! The starter's moves also keep the lock warm for longer: it goes cold about a grace period
+//! after its last writer. Without them (the monitor moving itself later by writing 0, which
+//! takes no lock), the intermediate process, a few ms after the warm-up's move, found it cold
+//! again in slow runs and waited a whole grace period (16 ms seen under tracing); a `run
+//! --rm` A/B of that design gained nothing.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
