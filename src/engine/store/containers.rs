@@ -118,7 +118,7 @@ pub fn list(c: &Connection) -> rusqlite::Result<Vec<ContainerRow>> {
     // or more of JSON each) into a temporary B-tree to sort it.
     let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM containers"))?;
     let mut rows: Vec<ContainerRow> = st.query_map([], from_row)?.collect::<rusqlite::Result<_>>()?;
-    rows.sort_by(|a, b| b.created.cmp(&a.created));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created));
     Ok(rows)
 }
 
