@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::Engine;
 use super::error::{Error, Result};
-use super::store::containers::{self, ContainerRow, Resolved, State};
+use super::store::containers::{self, ContainerRow, Resolved};
 use config::{ContainerConfig, HostConfig};
 use dirs::ContainerDirs;
 
@@ -208,26 +208,14 @@ impl Engine {
             }
             None => self.unique_name()?,
         };
-        let row = ContainerRow {
-            id: id.clone(),
-            name: name.clone(),
-            image_id: image.id.to_string(),
-            image_name: req.image.clone(),
-            config: serde_json::to_string(&config).unwrap_or_default(),
-            host_config: serde_json::to_string(&host).unwrap_or_default(),
-            created: now_nanos(),
-            state: State::Created,
-            pid: 0,
-            monitor_pid: 0,
-            monitor_start: 0,
-            exit_code: 0,
-            started_at: 0,
-            finished_at: 0,
-            oom_killed: false,
-            error: String::new(),
-            restart_count: 0,
-            stopped_by_user: false,
-        };
+        let row = ContainerRow::created(
+            id.clone(),
+            name.clone(),
+            (image.id.to_string(), req.image.clone()),
+            serde_json::to_string(&config).unwrap_or_default(),
+            serde_json::to_string(&host).unwrap_or_default(),
+            now_nanos(),
+        );
         let dirs = ContainerDirs::new(&self.paths, &id);
         for d in [dirs.upper(), dirs.work(), dirs.rootfs(), dirs.etc()] {
             std::fs::create_dir_all(&d).map_err(|e| Error::io(format!("creating {}", d.display()), e))?;

@@ -75,6 +75,40 @@ pub struct ContainerRow {
     pub stopped_by_user: bool,
 }
 
+impl ContainerRow {
+    /// The record of a container just created: nothing has run yet.
+    pub fn created(
+        id: String,
+        name: String,
+        image: (String, String),
+        config: String,
+        host_config: String,
+        created: i64,
+    ) -> Self {
+        let (image_id, image_name) = image;
+        Self {
+            id,
+            name,
+            image_id,
+            image_name,
+            config,
+            host_config,
+            created,
+            state: State::Created,
+            pid: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            exit_code: 0,
+            started_at: 0,
+            finished_at: 0,
+            oom_killed: false,
+            error: String::new(),
+            restart_count: 0,
+            stopped_by_user: false,
+        }
+    }
+}
+
 const COLUMNS: &str = "id, name, image_id, image_name, config, host_config, created, state, pid, monitor_pid, \
     monitor_start, exit_code, started_at, finished_at, oom_killed, error, restart_count, stopped_by_user";
 
@@ -272,26 +306,8 @@ mod tests {
     use crate::engine::store::db::Db;
 
     fn row(id: &str, created: i64) -> ContainerRow {
-        ContainerRow {
-            id: id.into(),
-            name: format!("name-{id}"),
-            image_id: "sha256:0".into(),
-            image_name: "img".into(),
-            config: "{}".into(),
-            host_config: "{}".into(),
-            created,
-            state: State::Created,
-            pid: 0,
-            monitor_pid: 0,
-            monitor_start: 0,
-            exit_code: 0,
-            started_at: 0,
-            finished_at: 0,
-            oom_killed: false,
-            error: String::new(),
-            restart_count: 0,
-            stopped_by_user: false,
-        }
+        let image = ("sha256:0".into(), "img".into());
+        ContainerRow::created(id.into(), format!("name-{id}"), image, "{}".into(), "{}".into(), created)
     }
 
     #[test]
