@@ -74,8 +74,10 @@ fn detach_mounts_under(dir: &Path) {
     if !fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
         return;
     }
+    // The mount table holds resolved paths; a root given through a symlink would match none.
+    let Ok(dir) = fs::canonicalize(dir) else { return };
     let Ok(table) = fs::read_to_string("/proc/self/mountinfo") else { return };
-    let mut points: Vec<PathBuf> = mount_points(&table).into_iter().filter(|p| p.starts_with(dir)).collect();
+    let mut points: Vec<PathBuf> = mount_points(&table).into_iter().filter(|p| p.starts_with(&dir)).collect();
     // Deepest first, so each unmount finds nothing mounted beneath it.
     points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     for p in points {
@@ -152,17 +154,21 @@ mod tests {
         }
     }
 
-    /// A removed container's root still mounted in a dead process's scratch entry (needs root).
+    /// A removed container's root still mounted in a dead process's scratch entry, the scratch
+    /// area reached through a symlink (needs root).
     #[test]
     fn a_sweep_detaches_mounts_left_in_a_dead_entry() {
-        let root = tempfile::tempdir().unwrap();
-        let point = root.path().join("999999999-removed-1/abc/rootfs");
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("tmp");
+        let point = root.join("999999999-removed-1/abc/rootfs");
         fs::create_dir_all(&point).unwrap();
         rustix::mount::mount("tmpfs", &point, "tmpfs", rustix::mount::MountFlags::empty(), None).unwrap();
         let _guard = Mounted(point.clone());
         fs::write(point.join("f"), b"1").unwrap();
-        sweep_stale(root.path());
-        assert!(!root.path().join("999999999-removed-1").exists());
+        let link = top.path().join("link");
+        std::os::unix::fs::symlink(&root, &link).unwrap();
+        sweep_stale(&link);
+        assert!(!root.join("999999999-removed-1").exists());
         let table = fs::read_to_string("/proc/self/mountinfo").unwrap();
         assert!(!mount_points(&table).contains(&point), "the mount is gone");
     }
