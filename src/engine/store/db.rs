@@ -137,12 +137,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// not see, a run of `create`s say, stays short too, and work with monitors seldom gets there.
 pub const WAL_RESET_FRAMES: i64 = 64;
 
-/// How much of the database file reads map rather than copy (`PRAGMA mmap_size`): a read of
-/// a page then costs no system call. `ps -a` over 1000 containers reads about 350 pages:
-/// 16.1 -> 15.1 ms median measured here (interleaved A/B). Nothing here shrinks the file (no
-/// VACUUM, no auto-vacuum), so a mapping never outlives the pages it maps.
-const MMAP_SIZE: i64 = 256 << 20;
-
 /// A handle on the state database. Cheap to share; calls are short and serialized per process.
 pub struct Db {
     path: PathBuf,
@@ -166,9 +160,8 @@ impl Db {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA wal_autocheckpoint = {}; PRAGMA mmap_size = {};",
-            2 * WAL_RESET_FRAMES,
-            MMAP_SIZE
+             PRAGMA wal_autocheckpoint = {};",
+            2 * WAL_RESET_FRAMES
         ))
         .map_err(err)?;
         let found: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
@@ -195,10 +188,9 @@ impl Db {
     }
 
     /// Frees the connection's page cache and other memory it can give back (a long-lived,
-    /// mostly idle process — a monitor — calls this once set up), and unmaps the database
-    /// file: mapped pages would count in the monitor's resident size for as long as it runs.
+    /// mostly idle process — a monitor — calls this once set up).
     pub fn shrink_memory(&self) {
-        let _ = self.lock().execute_batch("PRAGMA shrink_memory; PRAGMA mmap_size = 0;");
+        let _ = self.lock().execute_batch("PRAGMA shrink_memory;");
     }
 
     /// Copies what the WAL holds into the database file and, once it holds
@@ -300,17 +292,6 @@ mod tests {
         let db = Db::open(&p).unwrap();
         let mode: String = db.read(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0))).unwrap();
         assert_eq!(mode, "wal");
-    }
-
-    #[test]
-    fn reads_map_the_file_until_a_monitor_sheds_its_memory() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("g.db")).unwrap();
-        let mapped =
-            |db: &Db| -> i64 { db.read(|c| c.query_row("PRAGMA mmap_size", [], |r| r.get(0))).unwrap() };
-        assert_eq!(mapped(&db), MMAP_SIZE);
-        db.shrink_memory();
-        assert_eq!(mapped(&db), 0);
     }
 
     #[test]
