@@ -72,7 +72,9 @@ impl Container {
         Self { row, config, host: std::sync::OnceLock::new() }
     }
 
-    /// A container whose host configuration is already known (not read back from `row`).
+    /// A container whose host configuration is already known (not read back from `row`): the
+    /// TUI's fixed test rows.
+    #[cfg(test)]
     pub fn with_host(row: ContainerRow, config: ContainerConfig, host: HostConfig) -> Self {
         Self { row, config, host: std::sync::OnceLock::from(host) }
     }
