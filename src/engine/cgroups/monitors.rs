@@ -9,7 +9,7 @@
 //! quiet spell waits for an RCU grace period (6–16 ms measured here, the longer when the CPUs are busy); writers that come within
 //! about a grace period after it do not wait. libcontainer's intermediate process would pay
 //! that wait when it joins the container's cgroups. So the lock is taken early, off that path:
-//! by a thread of the starting CLI as it starts ([`Layout::warm_up_migrations`], v1) and by the monitor's
+//! by a thread of the starting CLI as it starts ([`Layout::warm_up_host_migrations`], v1) and by the monitor's
 //! starter moving the monitor here while the monitor sets up.
 //!
 //! The starter's moves also keep the lock warm for longer: it goes cold about a grace period
@@ -56,30 +56,42 @@ impl Layout {
     /// The thread moves itself by its own thread ID (which takes the lock; writing 0 would
     /// not) into gantry's parent cgroup in the pids hierarchy, a cgroup gantry made and keeps,
     /// and ends there. While it waits it holds the kernel's cgroup mutex, which every cgroup
-    /// change and every read of /proc/PID/cgroup takes too: the earlier it starts, the less
-    /// of that wait anyone sees, so the CLI calls this before it even opens the engine. A
-    /// call within [`WARM_WINDOW`] of the last one does nothing: the lock is still warm.
+    /// change and every read of /proc/PID/cgroup takes too. A call within [`WARM_WINDOW`] of
+    /// the last one does nothing: the lock is still warm.
     /// v2 cannot move a lone thread into a domain cgroup: there the starter's move of the
     /// monitor is the first.
     pub fn warm_up_migrations(&self) {
-        static LAST: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
         let Self::V1 { mounts } = self else { return };
         let Some(dir) = mounts.get("pids").map(|m| m.join(PARENT)) else { return };
-        {
-            let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|t| t.elapsed() < WARM_WINDOW) {
-                return;
-            }
-            *last = Some(Instant::now());
+        if claim_warm_window() {
+            spawn_warm_up(move || join_as_thread(&dir));
         }
-        let spawned = std::thread::Builder::new().name("cgroup-warm-up".into()).spawn(move || {
-            if let Err(e) = join_as_thread(&dir) {
-                tracing::debug!(cgroup = %dir.display(), error = %e, "cgroup warm-up failed");
+    }
+
+    /// [`Layout::warm_up_migrations`] for the host, as the first thing a CLI that starts a
+    /// container does: the grace period this move waits out is what libcontainer's
+    /// intermediate process would otherwise wait for, and it ends 13-16 ms after the move
+    /// here, well after that process is ready. So the thread starts before the layout is
+    /// known (detecting it reads the mount table, about 0.2 ms) and first tries the pids
+    /// hierarchy where hosts mount it, after one statfs that checks a cgroup v1 hierarchy is
+    /// there; the detection then happens on the thread, off the CLI's own path.
+    pub fn warm_up_host_migrations() {
+        if !claim_warm_window() {
+            return;
+        }
+        spawn_warm_up(|| {
+            let usual = Path::new(USUAL_PIDS_MOUNT);
+            if is_v1_hierarchy(usual) {
+                return join_as_thread(&usual.join(PARENT));
+            }
+            match Self::host() {
+                Self::V1 { mounts } => match mounts.get("pids") {
+                    Some(m) => join_as_thread(&m.join(PARENT)),
+                    None => Ok(()),
+                },
+                Self::V2 { .. } => Ok(()),
             }
         });
-        if let Err(e) = spawned {
-            tracing::debug!(error = %e, "cgroup warm-up thread not started");
-        }
     }
 
     /// Takes the calling monitor out of the monitors' cgroup, into gantry's parent (v1, where
@@ -123,6 +135,37 @@ impl Layout {
     }
 }
 
+/// Where hosts mount the v1 pids hierarchy (systemd, cgroupfs-mount).
+const USUAL_PIDS_MOUNT: &str = "/sys/fs/cgroup/pids";
+
+/// Whether a warm-up may start now: none started within [`WARM_WINDOW`] (per process).
+fn claim_warm_window() -> bool {
+    static LAST: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if last.is_some_and(|t| t.elapsed() < WARM_WINDOW) {
+        return false;
+    }
+    *last = Some(Instant::now());
+    true
+}
+
+/// Runs a warm-up move on a thread of its own, which ends with it.
+fn spawn_warm_up(join: impl FnOnce() -> std::io::Result<()> + Send + 'static) {
+    let spawned = std::thread::Builder::new().name("cgroup-warm-up".into()).spawn(move || {
+        if let Err(e) = join() {
+            tracing::debug!(error = %e, "cgroup warm-up failed");
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "cgroup warm-up thread not started");
+    }
+}
+
+/// Whether `dir` is the root of a mounted cgroup v1 hierarchy.
+fn is_v1_hierarchy(dir: &Path) -> bool {
+    rustix::fs::statfs(dir).is_ok_and(|s| s.f_type == libc::CGROUP_SUPER_MAGIC)
+}
+
 /// Moves the calling thread into the v1 cgroup `dir` (its `tasks` file, by thread ID).
 fn join_as_thread(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
@@ -159,6 +202,21 @@ mod tests {
         for c in ["cpuset", "devices", "freezer"] {
             assert!(!t.path().join(c).exists(), "{c} is left alone");
         }
+    }
+
+    #[test]
+    fn only_a_cgroup_v1_mount_counts_as_a_hierarchy() {
+        let t = tempfile::tempdir().unwrap();
+        assert!(!is_v1_hierarchy(t.path()), "a plain directory");
+        assert!(!is_v1_hierarchy(&t.path().join("missing")));
+        // The host's own answer agrees with its mount table (a v1 pids mount, or none).
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let v1_there = mountinfo.lines().any(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let sep = f.iter().position(|x| *x == "-");
+            f.get(4) == Some(&USUAL_PIDS_MOUNT) && sep.and_then(|i| f.get(i + 1)) == Some(&"cgroup")
+        });
+        assert_eq!(is_v1_hierarchy(Path::new(USUAL_PIDS_MOUNT)), v1_there);
     }
 
     #[test]
