@@ -61,11 +61,16 @@ impl Layout {
     /// v2 cannot move a lone thread into a domain cgroup: there the starter's move of the
     /// monitor is the first.
     pub fn warm_up_migrations(&self) {
-        let Self::V1 { mounts } = self else { return };
-        let Some(dir) = mounts.get("pids").map(|m| m.join(PARENT)) else { return };
+        let Some(dir) = self.warm_up_dir() else { return };
         if claim_warm_window() {
             spawn_warm_up(move || join_as_thread(&dir));
         }
+    }
+
+    /// Where a warm-up thread moves: gantry's parent cgroup in the v1 pids hierarchy.
+    fn warm_up_dir(&self) -> Option<PathBuf> {
+        let Self::V1 { mounts } = self else { return None };
+        mounts.get("pids").map(|m| m.join(PARENT))
     }
 
     /// [`Layout::warm_up_migrations`] for the host, as the first thing a CLI that starts a
@@ -84,13 +89,7 @@ impl Layout {
             if is_v1_hierarchy(usual) {
                 return join_as_thread(&usual.join(PARENT));
             }
-            match Self::host() {
-                Self::V1 { mounts } => match mounts.get("pids") {
-                    Some(m) => join_as_thread(&m.join(PARENT)),
-                    None => Ok(()),
-                },
-                Self::V2 { .. } => Ok(()),
-            }
+            Self::host().warm_up_dir().map_or(Ok(()), |dir| join_as_thread(&dir))
         });
     }
 
@@ -209,13 +208,10 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         assert!(!is_v1_hierarchy(t.path()), "a plain directory");
         assert!(!is_v1_hierarchy(&t.path().join("missing")));
-        // The host's own answer agrees with its mount table (a v1 pids mount, or none).
+        // The host's own answer agrees with its mount table (a v1 pids mount there, or none).
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let v1_there = mountinfo.lines().any(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let sep = f.iter().position(|x| *x == "-");
-            f.get(4) == Some(&USUAL_PIDS_MOUNT) && sep.and_then(|i| f.get(i + 1)) == Some(&"cgroup")
-        });
+        let v1_there = crate::engine::cgroups::v1_mounts(&mountinfo).get("pids")
+            == Some(&PathBuf::from(USUAL_PIDS_MOUNT));
         assert_eq!(is_v1_hierarchy(Path::new(USUAL_PIDS_MOUNT)), v1_there);
     }
 
