@@ -67,6 +67,55 @@ fn oom_kill_is_recorded_and_the_restart_policy_applies() {
     g.run(&args).ok();
 }
 
+/// The v1 hierarchies a process is in, from /proc/PID/cgroup: (controllers, path), named
+/// hierarchies (`name=systemd`) and the v2 line left out.
+fn v1_cgroups(pid: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            (!controllers.is_empty() && !controllers.starts_with("name="))
+                .then(|| (controllers.into(), path.into()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_container_is_in_its_cgroups_in_every_hierarchy_and_its_monitor_is_not() {
+    let g = Gantry::new();
+    let id = g.detached(&[], &["sleep", "1000"]);
+    let pid = g.inspect("{{.State.Pid}}", &id);
+    let own = format!("/gantry/{id}");
+    let init = v1_cgroups(&pid);
+    assert!(init.len() >= 8, "{init:?}");
+    for (controllers, path) in &init {
+        assert_eq!(path, &own, "the init in {controllers}");
+    }
+    let exec = g.run(&["exec", &id, "cat", "/proc/self/cgroup"]).ok().to_string();
+    assert_eq!(exec.lines().filter(|l| l.ends_with(&own)).count(), init.len(), "{exec}");
+    // The init's parent is its monitor, which made the cgroups from its own thread and left.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let monitor = stat.rsplit(')').next().unwrap().split_whitespace().nth(1).unwrap().to_string();
+    for (controllers, path) in v1_cgroups(&monitor) {
+        assert!(!path.contains(&id), "the monitor stayed in the container's {controllers} cgroup");
+        let accounting = ["memory", "pids", "blkio", "cpu", "cpuacct"];
+        if controllers.split(',').any(|c| accounting.contains(&c)) {
+            assert_eq!(path, "/gantry/monitors", "the monitor in {controllers}");
+        }
+    }
+    // The device rules are libcontainer's: none but the defaults (the null, zero, full, tty,
+    // urandom and random devices, mknod of any device, the console, ptys and tun).
+    let rules = read_cgroup("devices", &id, "devices.list");
+    let expected = "c 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 5:0 rwm\nc 1:9 rwm\nc 1:8 rwm\nc *:* m\nb *:* m\n\
+                    c 5:1 rwm\nc 136:* rwm\nc 5:2 rwm\nc 10:200 rwm";
+    assert_eq!(rules, expected);
+    g.run(&["rm", "-f", &id]).ok();
+    for c in ["memory", "pids", "devices", "cpuset", "freezer"] {
+        assert!(!cgroup_file(c, &id, "").exists(), "{c} cgroup removed");
+    }
+}
+
 #[test]
 fn pids_limit_contains_a_fork_loop() {
     let g = Gantry::new();

@@ -38,11 +38,6 @@ pub fn main() -> ExitCode {
             return monitor_main(args);
         }
     }
-    if verb::starts_a_container(&argv) {
-        // Before anything else, clap's parse included: see cgroups::monitors for why the
-        // earliest start matters.
-        crate::engine::cgroups::Layout::warm_up_host_migrations();
-    }
     let cli = Cli::parse_args(argv);
     let Some(command) = cli.command.clone() else {
         return tui_main(&cli);

@@ -1,7 +1,7 @@
 //! Finds a command line's verb before clap has parsed it. `main` needs it at once: a `run`
-//! starts its cgroup warm-up and picks its lean parser by it, and both are worth more the
-//! earlier they happen (clap's parse alone is a millisecond). A verb found wrongly costs
-//! nothing but that: clap still parses every command line and reports what is wrong with it.
+//! picks its lean parser by it, which is worth more the earlier it happens (clap's parse
+//! alone is a millisecond). A verb found wrongly costs nothing but that: clap still parses
+//! every command line and reports what is wrong with it.
 
 use std::ffi::OsString;
 
@@ -32,11 +32,6 @@ pub fn find(argv: &[OsString]) -> Option<(usize, &str)> {
     None
 }
 
-/// Whether the command starts a container (and so gains from an early cgroup warm-up).
-pub fn starts_a_container(argv: &[OsString]) -> bool {
-    matches!(find(argv), Some((_, "run" | "start" | "restart")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,14 +50,5 @@ mod tests {
         assert_eq!(find(&argv(&["--theme", "run"])), None, "a value is not a verb");
         assert_eq!(find(&argv(&["--ascii"])), None);
         assert_eq!(find(&argv(&[])), None);
-    }
-
-    #[test]
-    fn only_container_starts_warm_up() {
-        assert!(starts_a_container(&argv(&["--root", "/r", "run", "busybox"])));
-        assert!(starts_a_container(&argv(&["container", "restart", "x"])));
-        assert!(!starts_a_container(&argv(&["exec", "c", "run"])), "run is exec's argument here");
-        assert!(!starts_a_container(&argv(&["--root", "run", "ps"])));
-        assert!(!starts_a_container(&argv(&["container", "rm", "start"])));
     }
 }

@@ -7,6 +7,7 @@
 //! fake cgroupfs tree in tests. gantry only ever touches cgroups under its own `gantry/` parent.
 
 pub mod monitors;
+pub mod placement;
 pub mod resources;
 pub mod stats;
 pub mod support;
@@ -53,17 +54,23 @@ const RUNTIME_V1_CONTROLLERS: &[&str] = &[
     "net_prio",
 ];
 
+/// The cgroup v1 mounts in a mountinfo text: each one's mount point and super options.
+fn v1_mount_entries(mountinfo: &str) -> impl Iterator<Item = (&str, &str)> {
+    mountinfo.lines().filter_map(|line| {
+        let (mount, fs) = line.split_once(" - ")?;
+        let mut fs = fs.split_whitespace();
+        let (Some("cgroup"), Some(_source), Some(options)) = (fs.next(), fs.next(), fs.next()) else {
+            return None;
+        };
+        Some((mount.split_whitespace().nth(4)?, options))
+    })
+}
+
 /// The v1 hierarchies in a mountinfo text. Parsed here in one pass: libcgroups' helper reads
 /// mountinfo once per controller, and the monitor pays for this on every container start.
 fn v1_mounts(mountinfo: &str) -> BTreeMap<String, PathBuf> {
     let mut out = BTreeMap::new();
-    for line in mountinfo.lines() {
-        let Some((mount, fs)) = line.split_once(" - ") else { continue };
-        let mut fs = fs.split_whitespace();
-        let (Some("cgroup"), Some(_source), Some(options)) = (fs.next(), fs.next(), fs.next()) else {
-            continue;
-        };
-        let Some(point) = mount.split_whitespace().nth(4) else { continue };
+    for (point, options) in v1_mount_entries(mountinfo) {
         for option in options.split(',') {
             if RUNTIME_V1_CONTROLLERS.contains(&option) {
                 out.entry(option.to_string()).or_insert_with(|| PathBuf::from(point));
@@ -71,6 +78,12 @@ fn v1_mounts(mountinfo: &str) -> BTreeMap<String, PathBuf> {
         }
     }
     out
+}
+
+/// Every cgroup v1 mount point in a mountinfo text, controllers' or named (`name=systemd`),
+/// in mount order.
+pub fn v1_mount_points(mountinfo: &str) -> Vec<PathBuf> {
+    v1_mount_entries(mountinfo).map(|(point, _)| PathBuf::from(point)).collect()
 }
 
 /// Where the host's cgroups are.
@@ -232,6 +245,11 @@ mod tests {
         assert_eq!(m.get("cpuacct"), Some(&PathBuf::from("/sys/fs/cgroup/cpu,cpuacct")));
         assert_eq!(m.get("memory"), Some(&PathBuf::from("/sys/fs/cgroup/memory")));
         assert_eq!(m.len(), 3);
+        let points: Vec<PathBuf> = ["cpu,cpuacct", "memory", "systemd"]
+            .iter()
+            .map(|p| PathBuf::from("/sys/fs/cgroup").join(p))
+            .collect();
+        assert_eq!(v1_mount_points(text), points, "named hierarchies too, and no cgroup2");
         let layout = Layout::V1 { mounts: m };
         assert_eq!(layout.dir("memory", "x"), Some(PathBuf::from("/sys/fs/cgroup/memory/gantry/x")));
         assert_eq!(layout.dir("pids", "x"), None);

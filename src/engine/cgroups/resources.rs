@@ -282,6 +282,11 @@ impl Resources {
         out
     }
 
+    /// Whether no cgroup limit is set (`to_oci` is empty; ulimits are not cgroup limits).
+    pub fn is_unlimited(&self) -> bool {
+        self.to_oci() == json!({})
+    }
+
     /// `process.rlimits` of the OCI spec.
     pub fn rlimits(&self) -> Vec<Value> {
         self.ulimits

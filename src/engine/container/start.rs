@@ -166,8 +166,6 @@ impl Engine {
             }
             State::Created | State::Exited => {}
         }
-        // A no-op when the CLI did it as it started (a long-lived client, the TUI, relies on this).
-        crate::engine::cgroups::Layout::host().warm_up_migrations();
         let (moved, attach_event) = self.db.write(|tx| {
             let ok = containers::transition(tx, &id, &[State::Created, State::Exited], State::Starting)
                 .map_err(|e| self.db.err(e))?;

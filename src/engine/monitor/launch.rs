@@ -11,7 +11,9 @@ use libcontainer::container::Container as Runtime;
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
 
-use super::sys;
+use oci_spec::runtime::LinuxDeviceCgroup;
+
+use super::{hidden_cgroups, sys};
 use crate::engine::Engine;
 use crate::engine::container::config::{ContainerConfig, HostConfig};
 use crate::engine::digest::Digest;
@@ -256,6 +258,15 @@ pub fn launch(
     }
     // Without it, the init makes the namespace and loopback is brought up here.
     let new_netns = own_netns && netns.is_none();
+    let layout = crate::engine::cgroups::Layout::host();
+    let device_rules = device_rules(&spec)?;
+    if !layout.is_v2() {
+        // v1: gantry writes the device rules and limits itself (see cgroups::placement), and
+        // libcontainer, which would insist on finding every hierarchy they need, gets none.
+        if let Some(linux) = spec.get_mut("linux").and_then(|l| l.as_object_mut()) {
+            linux.remove("resources");
+        }
+    }
     std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap_or_default())
         .map_err(|e| format!("writing the bundle: {e}"))?;
 
@@ -294,13 +305,27 @@ pub fn launch(
         stderr = Some(err_r);
     }
     let t_build = std::time::Instant::now();
+    // v1: the container's cgroups are joined here, by this thread, rather than by
+    // libcontainer's intermediate process (see cgroups::placement).
+    let visit = layout.enter_container(id, &device_rules).inspect_err(|_| layout.remove(id))?;
+    let hidden = visit.as_ref().and_then(|_| {
+        hidden_cgroups::hide_cgroup_mounts()
+            .inspect_err(|e| tracing::debug!(error = %e, "libcontainer joins the cgroups itself"))
+            .ok()
+    });
     let built = builder.as_init(&bundle).with_systemd(false).with_detach(config.tty).build();
+    drop(hidden);
+    let placed = visit.is_some();
+    drop(visit);
     tracing::debug!(container = id, elapsed = ?t_build.elapsed(), "libcontainer create");
     drop(netns);
     let runtime = match built {
         Ok(r) => r,
         Err(e) => {
             reap_leftovers();
+            if placed {
+                layout.remove(id);
+            }
             return Err(describe_create_error(&e.to_string()));
         }
     };
@@ -312,6 +337,16 @@ pub fn launch(
     let _ = std::fs::remove_file(dirs.console_socket());
     let state_dir = state_root.join(id);
     let mut proc = Proc { runtime, pid, stdout, stderr, stdin, master, id: id.to_string(), state_dir };
+    // Placed by gantry, the container has its device rules but not its limits yet: they are
+    // written now that the monitor's thread is out of its cgroups, before anything of the
+    // image runs.
+    if placed && !host.resources.is_unlimited() {
+        if let Err(e) = layout.apply(id, &host.resources) {
+            proc.delete();
+            reap_leftovers();
+            return Err(format!("setting the container's resource limits: {e}"));
+        }
+    }
     let t_net = std::time::Instant::now();
     let wired = if !att.interfaces.is_empty() {
         engine.network_plumb(id, att, pid).map_err(|e| e.to_string())
@@ -390,6 +425,15 @@ fn prepare_bundle(
     let mut spec = spec::build(&input)?;
     let executor = seccomp_executor(engine, &dirs.bundle(), &mut spec)?;
     Ok((spec, executor))
+}
+
+/// The spec's cgroup device rules (`linux.resources.devices`).
+fn device_rules(spec: &serde_json::Value) -> Result<Vec<LinuxDeviceCgroup>, String> {
+    let rules = spec.pointer("/linux/resources/devices").cloned().unwrap_or_default();
+    if rules.is_null() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_value(rules).map_err(|e| format!("the spec's device rules: {e}"))
 }
 
 /// Points the spec's network namespace at `path`, to be joined rather than made.

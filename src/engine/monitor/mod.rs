@@ -5,6 +5,7 @@
 //! is single-threaded whenever libcontainer clones from it: its one helper thread, which makes
 //! the container's network namespace during a launch, is joined before the clone.
 
+mod hidden_cgroups;
 mod launch;
 pub mod logfile;
 pub mod protocol;
@@ -79,19 +80,28 @@ pub fn main(mut args: MonitorArgs) -> i32 {
     // SAFETY: as above, for stdin, where a prepared monitor's client sends the ID.
     let id_fd = if args.await_id { unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) } } else { -1 };
     let id_pipe = (id_fd >= 0).then(|| unsafe { std::fs::File::from_raw_fd(id_fd) });
+    let layout = crate::engine::cgroups::Layout::host();
     let detached = sys::daemonize_then(|monitor| {
-        // The starter, concurrently with the monitor's set-up: see cgroups::monitors for why.
-        if let Err(message) = crate::engine::cgroups::Layout::host().adopt_monitor(monitor) {
+        // v2: the starter, concurrently with the monitor's set-up (see cgroups::monitors).
+        if !layout.is_v2() {
+            return;
+        }
+        if let Err(message) = layout.adopt_monitor(monitor) {
             let _log = init_logging(&args.state_root);
             tracing::warn!(%message, "the monitor stays in its starter's cgroup");
         }
     });
+    // v1: the monitor, while it has this one thread.
+    let entered = layout.enter_monitors();
     let _leave = LeaveMonitors;
     if let Err(e) = detached.and_then(|_| sys::null_stdio()).and_then(|_| sys::become_subreaper()) {
         sync.send(&SyncMessage::Error { message: format!("monitor setup failed: {e}") });
         return 1;
     }
     let _log = init_logging(&args.state_root);
+    if let Err(message) = entered {
+        tracing::warn!(%message, "the monitor stays in its starter's cgroup");
+    }
     tracing::debug!(container = %args.id, "monitor detached");
     let opts = EngineOptions {
         root: Some(args.state_root.clone()),
