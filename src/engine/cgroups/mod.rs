@@ -189,6 +189,19 @@ impl Layout {
         dirs
     }
 
+    /// The processes in the container's cgroups (every hierarchy's, once each).
+    pub fn processes(&self, id: &str) -> Vec<i32> {
+        let mut pids: Vec<i32> = self
+            .container_dirs(id)
+            .iter()
+            .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
+            .flat_map(|text| text.lines().filter_map(|l| l.trim().parse().ok()).collect::<Vec<i32>>())
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
     /// Removes the container's cgroups if no process is left in any of them; false (with
     /// nothing more removed) when one is, or a directory cannot be removed.
     pub fn remove_if_empty(&self, id: &str) -> bool {
@@ -264,6 +277,8 @@ mod tests {
         write_fake_files(&t.path().join("memory/gantry/abc"), &[("cgroup.procs", "")]);
         assert!(!layout.remove_if_empty("abc"), "a process is left in pids");
         assert!(t.path().join("memory/gantry/abc").exists(), "nothing was removed");
+        write_fake_files(&t.path().join("memory/gantry/abc"), &[("cgroup.procs", "7\n42\n")]);
+        assert_eq!(layout.processes("abc"), vec![7, 42]);
     }
 
     /// A fake v2 tree: the root's controllers, and a container cgroup with the files a kernel

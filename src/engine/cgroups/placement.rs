@@ -6,7 +6,8 @@
 //! intermediate process joins the container's cgroups that way. A thread that moves only
 //! itself, by writing 0 to a v1 `tasks` file, takes no such lock (0.15 ms for all eight
 //! hierarchies here). So on v1 the monitor's launching thread makes the container's cgroups,
-//! writes their device rules and moves itself in ([`Layout::enter_container`]); the
+//! writes their device rules and moves itself in ([`Layout::enter_container`]; a helper
+//! thread makes the cgroups meanwhile: [`Layout::make_container_cgroups`]); the
 //! intermediate process it clones next starts inside them, as does the init, and libcontainer
 //! is kept from joining a second time (see `monitor::hidden_cgroups`). The thread then moves
 //! back to where it was, and the limits are written (libcgroups, as `update` does) before the
@@ -78,10 +79,24 @@ fn return_to(tasks: &Path) -> std::io::Result<()> {
 }
 
 impl Layout {
-    /// Makes container `id`'s cgroups in every v1 hierarchy, writes the spec's device rules
-    /// (`device_rules`, in order, then libcgroups' defaults) and moves the calling thread into
-    /// them, so that a process it forks next starts there. `None` on v2 (nothing is done).
-    /// The limits are not written here: see [`Layout::apply`], once the thread is back.
+    /// Makes container `id`'s cgroups in every v1 hierarchy, ready to take a task (cpuset
+    /// filled), for [`Layout::enter_container`]. Any thread may do it; nothing on v2.
+    pub fn make_container_cgroups(&self, id: &str) -> Result<(), String> {
+        let Self::V1 { mounts } = self else { return Ok(()) };
+        for dir in self.container_dirs(id) {
+            std::fs::create_dir_all(&dir).map_err(|e| format!("creating cgroup {}: {e}", dir.display()))?;
+        }
+        match mounts.get("cpuset") {
+            Some(cpuset) => fill_cpuset(&cpuset.join(PARENT), id),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the spec's device rules (`device_rules`, in order, then libcgroups' defaults)
+    /// to container `id`'s cgroups, made by [`Layout::make_container_cgroups`], and moves the
+    /// calling thread into them, so that a process it forks next starts there. `None` on v2
+    /// (nothing is done). The limits are not written here: see [`Layout::apply`], once the
+    /// thread is back.
     pub fn enter_container(
         &self,
         id: &str,
@@ -97,12 +112,6 @@ impl Layout {
             if let Some(path) = current_cgroup(&now, mounts, hierarchy) {
                 back.push(hierarchy.join(path.trim_start_matches('/')).join("tasks"));
             }
-        }
-        for dir in &dirs {
-            std::fs::create_dir_all(dir).map_err(|e| format!("creating cgroup {}: {e}", dir.display()))?;
-        }
-        if let Some(cpuset) = mounts.get("cpuset") {
-            fill_cpuset(&cpuset.join(PARENT), id)?;
         }
         if let Some(devices) = self.dir("devices", id) {
             write_device_rules(&devices, device_rules)?;

@@ -244,11 +244,29 @@ pub fn launch(
     } else {
         None
     };
+    let layout = crate::engine::cgroups::Layout::host();
+    // v1: gantry places the container in its cgroups (see cgroups::placement), made meanwhile.
+    let places = !layout.is_v2();
+    let cgroups_thread = places.then(|| {
+        let id = id.to_string();
+        std::thread::Builder::new()
+            .name("cgroups".into())
+            .stack_size(64 * 1024)
+            .spawn(move || layout.make_container_cgroups(&id))
+    });
     let prepared = prepare_bundle(engine, id, image_id, config, host, att);
     // Joined before anything forks or returns, whatever the preparation's outcome.
     let netns = netns_thread.and_then(|t| t.join().ok()).and_then(|made| {
         made.inspect_err(|e| tracing::debug!(error = %e, "the init makes the network namespace")).ok()
     });
+    let made = match cgroups_thread {
+        Some(Ok(thread)) => thread.join().unwrap_or_else(|_| Err("the cgroups thread panicked".into())),
+        Some(Err(_)) => layout.make_container_cgroups(id),
+        None => Ok(()),
+    };
+    // Until libcontainer has the container, a failed launch removes them again.
+    let mut cgroups = CgroupsMade { layout, id, armed: places };
+    made?;
     let (mut spec, executor) = prepared?;
     let bundle = dirs.bundle();
     // The init joins the namespace by path, through this process's descriptor, which stays
@@ -258,9 +276,8 @@ pub fn launch(
     }
     // Without it, the init makes the namespace and loopback is brought up here.
     let new_netns = own_netns && netns.is_none();
-    let layout = crate::engine::cgroups::Layout::host();
     let device_rules = device_rules(&spec)?;
-    if !layout.is_v2() {
+    if places {
         // v1: gantry writes the device rules and limits itself (see cgroups::placement), and
         // libcontainer, which would insist on finding every hierarchy they need, gets none.
         if let Some(linux) = spec.get_mut("linux").and_then(|l| l.as_object_mut()) {
@@ -307,25 +324,27 @@ pub fn launch(
     let t_build = std::time::Instant::now();
     // v1: the container's cgroups are joined here, by this thread, rather than by
     // libcontainer's intermediate process (see cgroups::placement).
-    let visit = layout.enter_container(id, &device_rules).inspect_err(|_| layout.remove(id))?;
+    let visit = layout.enter_container(id, &device_rules)?;
+    tracing::debug!(container = id, elapsed = ?t_build.elapsed(), "cgroups entered");
     let hidden = visit.as_ref().and_then(|_| {
         hidden_cgroups::hide_cgroup_mounts()
             .inspect_err(|e| tracing::debug!(error = %e, "libcontainer joins the cgroups itself"))
             .ok()
     });
+    tracing::debug!(container = id, elapsed = ?t_build.elapsed(), "cgroup mounts hidden");
     let built = builder.as_init(&bundle).with_systemd(false).with_detach(config.tty).build();
     drop(hidden);
     let placed = visit.is_some();
     drop(visit);
+    if built.is_ok() {
+        cgroups.armed = false;
+    }
     tracing::debug!(container = id, elapsed = ?t_build.elapsed(), "libcontainer create");
     drop(netns);
     let runtime = match built {
         Ok(r) => r,
         Err(e) => {
             reap_leftovers();
-            if placed {
-                layout.remove(id);
-            }
             return Err(describe_create_error(&e.to_string()));
         }
     };
@@ -425,6 +444,40 @@ fn prepare_bundle(
     let mut spec = spec::build(&input)?;
     let executor = seccomp_executor(engine, &dirs.bundle(), &mut spec)?;
     Ok((spec, executor))
+}
+
+/// The container's cgroups, made by gantry (v1) ahead of libcontainer's create: removed if
+/// the launch fails before libcontainer has the container (`armed`).
+struct CgroupsMade<'a> {
+    layout: &'a crate::engine::cgroups::Layout,
+    id: &'a str,
+    armed: bool,
+}
+
+impl Drop for CgroupsMade<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            clear_cgroups(self.layout, self.id);
+        }
+    }
+}
+
+/// Removes the container's cgroups after a failed launch. libcontainer's own clean-up of a
+/// failed create found no cgroup (see hidden_cgroups), so what it left there (an init still
+/// exiting) is killed and reaped here first; the monitor, a subreaper, is its parent by then.
+fn clear_cgroups(layout: &crate::engine::cgroups::Layout, id: &str) {
+    for _ in 0..200 {
+        reap_leftovers();
+        if layout.remove_if_empty(id) {
+            return;
+        }
+        for pid in layout.processes(id) {
+            let _ = rustix::process::Pid::from_raw(pid)
+                .map(|p| rustix::process::kill_process(p, rustix::process::Signal::KILL));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    layout.remove(id);
 }
 
 /// The spec's cgroup device rules (`linux.resources.devices`).

@@ -2,8 +2,9 @@
 //! single-threaded process, detached from whoever started it, that creates the container with
 //! libcontainer, owns its stdio (pipes, or the pty master), writes the log, serves attach
 //! clients, records the exit, applies the restart policy and removes `--rm` containers. It
-//! is single-threaded whenever libcontainer clones from it: its one helper thread, which makes
-//! the container's network namespace during a launch, is joined before the clone.
+//! is single-threaded whenever libcontainer clones from it: its helper threads, which make the
+//! container's network namespace and (v1) its cgroups during a launch, are joined before the
+//! clone.
 
 mod hidden_cgroups;
 mod launch;
