@@ -102,6 +102,8 @@ fn the_container_is_in_its_cgroups_in_every_hierarchy_and_its_monitor_is_not() {
         let accounting = ["memory", "pids", "blkio", "cpu", "cpuacct"];
         if controllers.split(',').any(|c| accounting.contains(&c)) {
             assert_eq!(path, "/gantry/monitors", "the monitor in {controllers}");
+        } else {
+            assert_eq!(path, "/gantry", "back in gantry's parent, not the starter's {controllers} cgroup");
         }
     }
     // The device rules are libcontainer's: none but the defaults (the null, zero, full, tty,

@@ -1,5 +1,5 @@
-//! gantry's side of the container cgroups that libcontainer creates at `/gantry/<id>` in every
-//! hierarchy: where they live on this host (v1 hierarchies, which includes the hybrid layout, or
+//! The container cgroups at `/gantry/<id>` in every hierarchy (made by the monitor on v1, see
+//! [`placement`], and by libcontainer on v2): where they live on this host (v1 hierarchies, which includes the hybrid layout, or
 //! the unified v2 tree), what the kernel here can limit, changing limits of a running container,
 //! and the counters stats and OOM detection read.
 //!

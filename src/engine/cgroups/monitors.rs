@@ -81,7 +81,7 @@ impl Layout {
 }
 
 /// Writes `what` to `file` of the cgroup `dir`, creating `dir` first.
-fn join_created(dir: &Path, file: &str, what: &str) -> Result<(), String> {
+pub(super) fn join_created(dir: &Path, file: &str, what: &str) -> Result<(), String> {
     let path = dir.join(file);
     let mut attempts = 0;
     loop {

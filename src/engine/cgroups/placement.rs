@@ -10,8 +10,9 @@
 //! thread makes the cgroups meanwhile: [`Layout::make_container_cgroups`]); the
 //! intermediate process it clones next starts inside them, as does the init, and libcontainer
 //! is kept from joining a second time (see `monitor::hidden_cgroups`). The thread then moves
-//! back to where it was, and the limits are written (libcgroups, as `update` does) before the
-//! container is started.
+//! back (to the monitors' cgroup, or gantry's parent where it was in a cgroup gantry did not
+//! make), and the limits are written (libcgroups, as `update` does) before the container is
+//! started.
 //!
 //! v2 cannot move a single thread into a domain cgroup; there libcontainer joins as usual.
 
@@ -40,42 +41,34 @@ const DEFAULT_ALLOWED_DEVICES: &[&str] = &[
     "c 10:200 rwm",
 ];
 
-/// The calling thread's stay in a container's cgroups: dropping it moves the thread back to
-/// the cgroups it came from.
+/// The calling thread's stay in a container's cgroups: dropping it moves the thread back.
 #[must_use = "dropping it moves the thread back at once"]
 pub struct ThreadVisit {
-    /// The `tasks` file of each cgroup the thread was in before, one per hierarchy.
+    /// Where the thread goes back to, one cgroup per hierarchy, all under gantry's parent.
     back: Vec<PathBuf>,
 }
 
 impl Drop for ThreadVisit {
     fn drop(&mut self) {
-        for tasks in &self.back {
-            if let Err(e) = return_to(tasks) {
-                tracing::warn!(cgroup = %tasks.display(), error = %e, "monitor thread not moved back");
+        for dir in &self.back {
+            // Made again if it went meanwhile (the monitors' cgroup, removed by the last
+            // monitor to leave it).
+            if let Err(message) = super::monitors::join_created(dir, "tasks", "0") {
+                tracing::warn!(%message, "monitor thread not moved back");
             }
         }
     }
 }
 
-/// Writes 0 to `tasks`. A cgroup of gantry's own that went meanwhile (the monitors' cgroup,
-/// removed by the last monitor to leave it) is made again; a foreign one that went leaves the
-/// thread in gantry's parent cgroup of that hierarchy instead.
-fn return_to(tasks: &Path) -> std::io::Result<()> {
-    match std::fs::write(tasks, "0") {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let dir = tasks.parent().unwrap_or(tasks);
-            let ours = dir.ancestors().any(|a| a.file_name().is_some_and(|n| n == PARENT));
-            if ours {
-                std::fs::create_dir_all(dir)?;
-                std::fs::write(tasks, "0")
-            } else {
-                let hierarchy = dir.ancestors().last().unwrap_or(dir);
-                std::fs::write(hierarchy.join(PARENT).join("tasks"), "0")
-            }
-        }
-        other => other,
-    }
+/// Where a thread that was in `current` (its path in the v1 hierarchy mounted at
+/// `hierarchy`, if it has one there) goes back to: that cgroup if gantry made it (the
+/// monitors'), else gantry's parent, as gantry never writes to a cgroup it did not make.
+fn return_dir(hierarchy: &Path, current: Option<&str>) -> PathBuf {
+    let ours = hierarchy.join(PARENT);
+    current
+        .map(|path| hierarchy.join(path.trim_start_matches('/')))
+        .filter(|dir| dir.starts_with(&ours))
+        .unwrap_or(ours)
 }
 
 impl Layout {
@@ -106,13 +99,13 @@ impl Layout {
         let now = std::fs::read_to_string("/proc/thread-self/cgroup")
             .map_err(|e| format!("reading this thread's cgroups: {e}"))?;
         let dirs = self.container_dirs(id);
-        let mut back = Vec::with_capacity(dirs.len());
-        for dir in &dirs {
-            let hierarchy = dir.parent().and_then(Path::parent).unwrap_or(dir);
-            if let Some(path) = current_cgroup(&now, mounts, hierarchy) {
-                back.push(hierarchy.join(path.trim_start_matches('/')).join("tasks"));
-            }
-        }
+        let back = dirs
+            .iter()
+            .map(|dir| {
+                let hierarchy = dir.parent().and_then(Path::parent).unwrap_or(dir);
+                return_dir(hierarchy, current_cgroup(&now, mounts, hierarchy))
+            })
+            .collect();
         if let Some(devices) = self.dir("devices", id) {
             write_device_rules(&devices, device_rules)?;
         }
@@ -198,6 +191,16 @@ mod tests {
         let cpu = Path::new("/sys/fs/cgroup/cpu,cpuacct");
         assert_eq!(current_cgroup(text, &mounts, cpu), Some("/user.slice"));
         assert_eq!(current_cgroup(text, &mounts, Path::new("/sys/fs/cgroup/pids")), None);
+    }
+
+    #[test]
+    fn the_thread_goes_back_only_to_cgroups_gantry_made() {
+        let h = Path::new("/sys/fs/cgroup/memory");
+        assert_eq!(return_dir(h, Some("/gantry/monitors")), h.join("gantry/monitors"));
+        assert_eq!(return_dir(h, Some("/user.slice/session-1.scope")), h.join("gantry"));
+        assert_eq!(return_dir(h, Some("/")), h.join("gantry"));
+        assert_eq!(return_dir(h, Some("/gantryish")), h.join("gantry"), "a prefix is not a parent");
+        assert_eq!(return_dir(h, None), h.join("gantry"));
     }
 
     #[test]

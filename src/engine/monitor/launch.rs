@@ -276,7 +276,7 @@ pub fn launch(
     }
     // Without it, the init makes the namespace and loopback is brought up here.
     let new_netns = own_netns && netns.is_none();
-    let device_rules = device_rules(&spec)?;
+    let device_rules = if places { device_rules(&spec)? } else { Vec::new() };
     if places {
         // v1: gantry writes the device rules and limits itself (see cgroups::placement), and
         // libcontainer, which would insist on finding every hierarchy they need, gets none.
