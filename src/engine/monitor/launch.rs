@@ -276,14 +276,14 @@ pub fn launch(
     }
     // Without it, the init makes the namespace and loopback is brought up here.
     let new_netns = own_netns && netns.is_none();
-    let device_rules = if places { device_rules(&spec)? } else { Vec::new() };
-    if places {
-        // v1: gantry writes the device rules and limits itself (see cgroups::placement), and
-        // libcontainer, which would insist on finding every hierarchy they need, gets none.
-        if let Some(linux) = spec.get_mut("linux").and_then(|l| l.as_object_mut()) {
-            linux.remove("resources");
-        }
-    }
+    // v1: gantry writes the device rules and limits itself (see cgroups::placement), and
+    // libcontainer, which would insist on finding every hierarchy they need, gets none.
+    let device_rules = if places {
+        let linux = spec.get_mut("linux").and_then(|l| l.as_object_mut());
+        device_rules(linux.and_then(|l| l.remove("resources")))?
+    } else {
+        Vec::new()
+    };
     std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap_or_default())
         .map_err(|e| format!("writing the bundle: {e}"))?;
 
@@ -334,7 +334,6 @@ pub fn launch(
     tracing::debug!(container = id, elapsed = ?t_build.elapsed(), "cgroup mounts hidden");
     let built = builder.as_init(&bundle).with_systemd(false).with_detach(config.tty).build();
     drop(hidden);
-    let placed = visit.is_some();
     drop(visit);
     if built.is_ok() {
         cgroups.armed = false;
@@ -359,7 +358,7 @@ pub fn launch(
     // Placed by gantry, the container has its device rules but not its limits yet: they are
     // written now that the monitor's thread is out of its cgroups, before anything of the
     // image runs.
-    if placed && !host.resources.is_unlimited() {
+    if places && !host.resources.is_unlimited() {
         if let Err(e) = layout.apply(id, &host.resources) {
             proc.delete();
             reap_leftovers();
@@ -480,13 +479,12 @@ fn clear_cgroups(layout: &crate::engine::cgroups::Layout, id: &str) {
     layout.remove(id);
 }
 
-/// The spec's cgroup device rules (`linux.resources.devices`).
-fn device_rules(spec: &serde_json::Value) -> Result<Vec<LinuxDeviceCgroup>, String> {
-    let rules = spec.pointer("/linux/resources/devices").cloned().unwrap_or_default();
-    if rules.is_null() {
-        return Ok(Vec::new());
+/// The cgroup device rules of the spec's `linux.resources`.
+fn device_rules(resources: Option<serde_json::Value>) -> Result<Vec<LinuxDeviceCgroup>, String> {
+    match resources.and_then(|mut r| r.get_mut("devices").map(serde_json::Value::take)) {
+        Some(rules) => serde_json::from_value(rules).map_err(|e| format!("the spec's device rules: {e}")),
+        None => Ok(Vec::new()),
     }
-    serde_json::from_value(rules).map_err(|e| format!("the spec's device rules: {e}"))
 }
 
 /// Points the spec's network namespace at `path`, to be joined rather than made.
@@ -563,6 +561,15 @@ fn describe_create_error(e: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_rules_come_from_the_resources_taken_out_of_the_spec() {
+        assert!(device_rules(None).unwrap().is_empty());
+        assert!(device_rules(Some(serde_json::json!({"memory": {}}))).unwrap().is_empty());
+        let rules = device_rules(Some(serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]})));
+        assert_eq!(rules.unwrap()[0].to_string(), "a *:* rwm");
+        assert!(device_rules(Some(serde_json::json!({"devices": 3}))).is_err());
+    }
 
     #[test]
     fn a_made_namespace_is_joined_by_path_and_the_others_are_left_alone() {
