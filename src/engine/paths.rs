@@ -79,15 +79,25 @@ impl Paths {
         self.root.join("logs")
     }
 
+    /// Where the per-container state directories are.
+    pub fn containers(&self) -> PathBuf {
+        self.root.join("containers")
+    }
+
     /// Per-container state: upper/work dirs, the rootfs mount point, the bundle, the log.
     pub fn container(&self, id: &str) -> PathBuf {
-        self.root.join("containers").join(id)
+        self.containers().join(id)
+    }
+
+    /// Where the per-container runtime directories are.
+    pub fn container_runs(&self) -> PathBuf {
+        self.run.join("c")
     }
 
     /// Per-container runtime files (sockets), in a root-only directory. Named by a 16-hex
     /// prefix of the ID because unix socket paths must stay under 108 bytes.
     pub fn container_run(&self, id: &str) -> PathBuf {
-        self.run.join("c").join(&id[..id.len().min(16)])
+        self.container_runs().join(&id[..id.len().min(16)])
     }
 
     /// libcontainer's state root (it adds `<id>/`).

@@ -21,6 +21,7 @@ use serde_json::Value;
 use super::Engine;
 use super::error::{Error, Result};
 use super::store::containers::{self, ContainerRow, Resolved};
+use super::store::spread;
 use config::{ContainerConfig, HostConfig};
 use dirs::ContainerDirs;
 
@@ -219,6 +220,8 @@ impl Engine {
             now_nanos(),
         );
         let dirs = ContainerDirs::new(&self.paths, &id);
+        let all = self.paths.containers();
+        spread::ensure_topdir(&all).map_err(|e| Error::io(format!("creating {}", all.display()), e))?;
         for d in [dirs.upper(), dirs.work(), dirs.rootfs(), dirs.etc()] {
             std::fs::create_dir_all(&d).map_err(|e| Error::io(format!("creating {}", d.display()), e))?;
         }

@@ -228,6 +228,9 @@ impl Engine {
         prepared: Option<PendingMonitor>,
     ) -> Result<Option<std::os::unix::net::UnixStream>> {
         let dirs = ContainerDirs::new(&self.paths, id);
+        let runs = self.paths.container_runs();
+        crate::engine::store::spread::ensure_topdir(&runs)
+            .map_err(|e| Error::io(format!("creating {}", runs.display()), e))?;
         crate::engine::create_private_dir(&dirs.run)?;
         let (mut child, stdout) = match prepared {
             Some(PendingMonitor { child, mut id_pipe, report, .. }) => {

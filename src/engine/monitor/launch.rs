@@ -288,6 +288,8 @@ pub fn launch(
         .map_err(|e| format!("writing the bundle: {e}"))?;
 
     let state_root = engine.paths.runtime_state();
+    crate::engine::store::spread::ensure_topdir(&state_root)
+        .map_err(|e| format!("creating {}: {e}", state_root.display()))?;
     crate::engine::store::tmp::remove_tree(&state_root.join(id));
     let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
         .with_root_path(&state_root)
@@ -513,7 +515,9 @@ fn seccomp_executor(
     };
     let tmp = engine.paths.tmp();
     let program = Program::cached(&engine.paths.seccomp_cache(), &tmp, &profile)?;
-    program.store(&program_file, &tmp).map_err(|e| format!("writing the seccomp program: {e}"))?;
+    // Written next to where it goes: a scratch file in the shared tmp/ would put one more
+    // inode per run in that directory's block group (see store::spread).
+    program.store(&program_file, bundle).map_err(|e| format!("writing the seccomp program: {e}"))?;
     Ok(Some(FilteredExecutor::new(program, &mut spec["process"])))
 }
 

@@ -8,4 +8,5 @@ pub mod images;
 pub mod layers;
 pub mod lockfile;
 pub mod networks;
+pub mod spread;
 pub mod tmp;

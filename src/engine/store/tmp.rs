@@ -16,7 +16,7 @@ pub struct TempDir {
 impl TempDir {
     /// Makes a new directory under `tmp_root` owned by this process.
     pub fn new(tmp_root: &Path, purpose: &str) -> Result<Self> {
-        fs::create_dir_all(tmp_root).ctx(|| format!("creating {}", tmp_root.display()))?;
+        super::spread::ensure_topdir(tmp_root).ctx(|| format!("creating {}", tmp_root.display()))?;
         let name = format!("{}-{}-{:016x}", std::process::id(), purpose, rand::random::<u64>());
         let path = tmp_root.join(name);
         fs::create_dir(&path).ctx(|| format!("creating {}", path.display()))?;
