@@ -982,3 +982,24 @@ fn entrypoint_env_file_init_and_fds() {
     let id = g.run(&["create", "-i", &img, "sh", "-c", "read line; echo got $line"]).ok().trim().to_string();
     assert_eq!(g.run_with_input(&["start", "-a", "-i", &id], "typed\n").ok(), "got typed\n");
 }
+
+/// The directories that get one subdirectory per container carry ext4's top-directory flag,
+/// so that each container's directories and files land in a block group of their own (see
+/// `store::spread`); a filesystem without inode flags is left as it is.
+#[test]
+fn per_container_directories_are_spread_over_the_filesystem() {
+    use rustix::fs::{IFlags, Mode, OFlags};
+    let g = Gantry::new();
+    let id = g.detached(&[], &["sleep", "1000"]);
+    // The removal moves the container's files aside under tmp/.
+    g.run(&["rm", "-f", &id]).ok();
+    let root = g.root();
+    for dir in [root.join("containers"), root.join("run/c"), root.join("run/lc"), root.join("tmp")] {
+        let fd = rustix::fs::open(&dir, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        match rustix::fs::ioctl_getflags(&fd) {
+            Ok(flags) => assert!(flags.contains(IFlags::TOPDIR), "{}: {flags:?}", dir.display()),
+            Err(e) => assert!(matches!(e, rustix::io::Errno::NOTTY | rustix::io::Errno::OPNOTSUPP), "{e}"),
+        }
+    }
+}
