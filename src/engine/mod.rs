@@ -74,8 +74,13 @@ impl Locations {
         if let Some(run) = opts.run {
             paths = paths.with_run(run);
         }
-        for dir in [paths.root().to_path_buf(), paths.run().to_path_buf(), paths.tmp()] {
+        for dir in [paths.root().to_path_buf(), paths.run().to_path_buf()] {
             create_private_dir(&dir)?;
+        }
+        let tmp = paths.tmp();
+        if !tmp.exists() {
+            create_private_dir(&tmp)?;
+            store::spread::mark(&tmp);
         }
         Ok(Self {
             paths,

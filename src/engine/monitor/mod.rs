@@ -327,6 +327,8 @@ fn finish(
     }
     let told = told.map(drop);
     engine.db.checkpoint();
+    // Off every client's path: a root an older gantry made gets its directories spread.
+    crate::engine::store::spread::mark_existing(&engine.paths);
     told
 }
 

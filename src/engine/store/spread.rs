@@ -20,14 +20,39 @@ use std::path::Path;
 
 use rustix::fs::{IFlags, Mode, OFlags};
 
-/// Creates `dir` (and its parents) if needed and marks it as the top of unrelated
-/// subdirectories where the filesystem supports it.
+use crate::engine::paths::Paths;
+
+/// Creates `dir` (and its parents) if needed, marking it as the top of unrelated
+/// subdirectories where the filesystem supports it. A directory that exists already costs
+/// only the failed `mkdir`: this is on the path of every `run`. Those an older gantry made
+/// are marked by [`mark_existing`].
 pub fn ensure_topdir(dir: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir_all(dir)?,
+        Err(e) => return Err(e),
+    }
+    mark(dir);
+    Ok(())
+}
+
+/// Marks `dir` where the filesystem supports it; a failure is only logged.
+pub fn mark(dir: &Path) {
     if let Err(e) = mark_topdir(dir) {
         tracing::debug!(dir = %dir.display(), error = %e, "subdirectories not spread");
     }
-    Ok(())
+}
+
+/// Marks the engine's directories of unrelated subdirectories that exist unmarked (a root
+/// made before gantry spread them). A monitor calls it once its container runs, off every
+/// command's path.
+pub fn mark_existing(paths: &Paths) {
+    for dir in [paths.containers(), paths.container_runs(), paths.runtime_state(), paths.tmp()] {
+        if dir.is_dir() {
+            mark(&dir);
+        }
+    }
 }
 
 fn mark_topdir(dir: &Path) -> io::Result<()> {
@@ -43,26 +68,38 @@ fn mark_topdir(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// The directory's TOPDIR flag, or `None` on a filesystem without inode flags.
+    fn topdir(dir: &Path) -> Option<bool> {
+        let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        match rustix::fs::ioctl_getflags(&fd) {
+            Ok(flags) => Some(flags.contains(IFlags::TOPDIR)),
+            Err(e) => {
+                assert!(matches!(e, rustix::io::Errno::NOTTY | rustix::io::Errno::OPNOTSUPP), "{e}");
+                None
+            }
+        }
+    }
+
     #[test]
-    fn a_topdir_is_made_and_marked_where_the_filesystem_keeps_flags() {
+    fn a_new_topdir_is_marked_and_an_older_one_once_its_root_is_visited() {
         // Under /var/tmp: on disk (ext4 here), where /tmp may be a tmpfs elsewhere.
         let root = tempfile::Builder::new().prefix("gantry-spread-").tempdir_in("/var/tmp").unwrap();
         let dir = root.path().join("a").join("containers");
         ensure_topdir(&dir).unwrap();
         assert!(dir.is_dir());
-        let fd = rustix::fs::open(&dir, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
-        match rustix::fs::ioctl_getflags(&fd) {
-            Ok(flags) => assert!(flags.contains(IFlags::TOPDIR), "flags {flags:?}"),
-            // A filesystem without inode flags: the directory alone is all there is to check.
-            Err(e) => assert!(matches!(e, rustix::io::Errno::NOTTY | rustix::io::Errno::OPNOTSUPP), "{e}"),
-        }
-        // Idempotent, and the marked directory's subdirectories are plain.
-        ensure_topdir(&dir).unwrap();
+        let supported = topdir(&dir).is_some();
+        assert!(!supported || topdir(&dir) == Some(true));
+        // Its subdirectories are plain.
         std::fs::create_dir(dir.join("c1")).unwrap();
-        let sub =
-            rustix::fs::open(dir.join("c1"), OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
-        if let Ok(flags) = rustix::fs::ioctl_getflags(&sub) {
-            assert!(!flags.contains(IFlags::TOPDIR));
-        }
+        assert_ne!(topdir(&dir.join("c1")), Some(true));
+        // A directory made before (by an older gantry) is left as it is on the hot path, and
+        // marked by mark_existing.
+        let paths = Paths::new(Some(&root.path().join("b")));
+        std::fs::create_dir_all(paths.containers()).unwrap();
+        ensure_topdir(&paths.containers()).unwrap();
+        assert_ne!(topdir(&paths.containers()), Some(true));
+        mark_existing(&paths);
+        assert!(!supported || topdir(&paths.containers()) == Some(true));
+        assert!(!paths.tmp().exists(), "mark_existing made a directory");
     }
 }
