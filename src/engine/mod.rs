@@ -78,8 +78,7 @@ impl Locations {
             create_private_dir(&dir)?;
         }
         let tmp = paths.tmp();
-        if !tmp.exists() {
-            create_private_dir(&tmp)?;
+        if create_private_dir(&tmp)? {
             store::spread::mark(&tmp);
         }
         Ok(Self {
@@ -246,17 +245,19 @@ impl Engine {
     }
 }
 
-/// Creates a root-only directory (state may hold credentials and image content).
-pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
+/// Creates a root-only directory (state may hold credentials and image content); whether it
+/// had to.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<bool> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .ctx(|| format!("creating {}", dir.display()))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .ctx(|| format!("setting mode of {}", dir.display()))?;
+    if dir.exists() {
+        return Ok(false);
     }
-    Ok(())
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .ctx(|| format!("creating {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .ctx(|| format!("setting mode of {}", dir.display()))?;
+    Ok(true)
 }
