@@ -163,3 +163,15 @@ fn prune_removes_dangling_then_all() {
     let nothing = g.run(&["image", "prune", "-f"]);
     assert_eq!(nothing.ok(), "Total reclaimed space: 0B\n");
 }
+
+/// The state root is root-only from the first command on, whatever that command made first
+/// (the log directory): the database in it holds the containers' environments.
+#[test]
+fn the_state_root_is_private_from_the_first_command() {
+    use std::os::unix::fs::PermissionsExt;
+    let g = Gantry::new();
+    assert!(!g.root().exists());
+    g.run(&["images", "-q"]).ok();
+    let mode = std::fs::metadata(g.root()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{mode:o}");
+}

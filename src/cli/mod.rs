@@ -220,6 +220,9 @@ async fn container_command(
 /// flush and stop (0.5-1.5 ms measured here, on the path of every `run`).
 fn init_logging(cli: &Cli, background: bool) -> Option<Option<tracing_appender::non_blocking::WorkerGuard>> {
     let paths = crate::engine::paths::Paths::new(cli.globals.root.as_deref());
+    // The root first, root-only as the engine makes it: the logs would otherwise make it
+    // world-readable (with the database and its containers' environments in it).
+    crate::engine::create_private_dir(paths.root()).ok()?;
     let dir = paths.logs();
     std::fs::create_dir_all(&dir).ok()?;
     let file = tracing_appender::rolling::never(&dir, "gantry.log");
